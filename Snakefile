@@ -1,0 +1,22 @@
+"""cogfit: raw trials -> cleaned data -> hierarchical NUTS fits -> diagnostics -> report."""
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/fit.smk"
+include: "workflow/rules/diagnostics.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        all_diagnostics(),
+        f"{RESULTS}/report/index.html",
+    default_target: True

@@ -1,0 +1,27 @@
+"""Snakemake entry point of rule ``fit``: one hierarchical NUTS fit of one model."""
+
+from cogfit.fit import SamplerSettings, configure_host_devices
+
+snakemake = globals()["snakemake"]
+settings = SamplerSettings.from_config(snakemake.params.sampler)
+# One virtual CPU device per chain so chains run in parallel; must precede JAX start-up.
+configure_host_devices(settings.chains)
+
+from cogfit.fit import run_fit  # noqa: E402
+from cogfit.runner import run_step  # noqa: E402
+
+
+def main(log):  # noqa: ANN001, ANN201
+    run_fit(
+        snakemake.input.trials,
+        snakemake.output.posterior,
+        dataset=snakemake.wildcards.dataset,
+        model_name=snakemake.wildcards.model,
+        n_options=snakemake.params.n_options,
+        settings=settings,
+        priors=snakemake.params.priors,
+        log=log,
+    )
+
+
+run_step(snakemake, main)

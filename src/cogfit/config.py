@@ -1,0 +1,36 @@
+"""Checks of a validated config that a JSON schema cannot express."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cogfit.errors import ConfigError
+from cogfit.links import get_link
+from cogfit.models import REGISTRY
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Fail before any job starts on unknown models or prior overrides that match nothing."""
+    for name, ds in config["datasets"].items():
+        for model in ds["models"]:
+            if model not in REGISTRY:
+                raise ConfigError(
+                    f"datasets.{name}.models: unknown model {model!r}; "
+                    f"known models: {sorted(REGISTRY)}"
+                )
+        params = {p for m in ds["models"] for p in REGISTRY[m].param_names}
+        for param in ds.get("priors") or {}:
+            if param not in params:
+                raise ConfigError(
+                    f"datasets.{name}.priors: {param!r} is not a parameter of "
+                    f"{ds['models']} (their parameters: {sorted(params)})"
+                )
+        for model in ds["models"]:
+            # Build every overridden spec and its link now, so a bad combination
+            # (e.g. scaled_probit without an upper bound) fails before any job.
+            for spec in REGISTRY[model].with_priors(ds.get("priors")).params:
+                try:
+                    get_link(spec.link, spec.upper)
+                except ConfigError as err:
+                    raise ConfigError(f"datasets.{name}.priors.{spec.name}: {err}") from None

@@ -1,0 +1,301 @@
+"""Fit a hierarchical model with NUTS and package the result as ArviZ InferenceData."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from cogfit.data import TaskData, data_hash, task_data_from_trials
+from cogfit.errors import ConfigError
+from cogfit.models import BehaviouralModel, get_model
+
+LOG = logging.getLogger("cogfit.fit")
+EXTRA_FIELDS = (
+    "diverging",
+    "num_steps",
+    "energy",
+    "potential_energy",
+    "accept_prob",
+    "adapt_state.step_size",
+)
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """NUTS settings; the config's ``sampler`` section maps onto these fields."""
+
+    chains: int = 4
+    warmup: int = 1000
+    samples: int = 1000
+    target_accept: float = 0.9
+    max_tree_depth: int = 10
+    seed: int = 2026
+    device: str = "auto"  # auto | cpu | gpu
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> SamplerSettings:
+        known = set(cls.__dataclass_fields__)
+        unknown = set(cfg) - known
+        if unknown:
+            raise ConfigError(f"sampler: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**dict(cfg))
+
+
+def configure_host_devices(n: int) -> None:
+    """Expose ``n`` CPU devices so chains run in parallel; call before JAX starts."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    flags = " ".join(f for f in flags.split() if "xla_force_host_platform_device_count" not in f)
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={int(n)}".strip()
+
+
+def select_device(requested: str) -> str:
+    """Resolve ``auto`` to the platform JAX sees; refuse ``gpu`` where there is none."""
+    import jax
+
+    if requested not in {"auto", "cpu", "gpu"}:
+        raise ConfigError(f"sampler.device: expected auto, cpu or gpu, got {requested!r}")
+    try:
+        has_gpu = bool(jax.devices("gpu"))
+    except RuntimeError:
+        has_gpu = False
+    if requested == "gpu" and not has_gpu:
+        raise ConfigError("sampler.device is 'gpu' but JAX sees no GPU (is jax[cuda] installed?)")
+    if requested == "auto":
+        return "gpu" if has_gpu else "cpu"
+    return requested
+
+
+def chain_method(platform: str, chains: int) -> str:
+    """Vectorised chains on one GPU; parallel host devices on CPU when there are enough."""
+    import jax
+
+    if platform == "gpu":
+        return "vectorized"
+    return "parallel" if jax.local_device_count("cpu") >= chains and chains > 1 else "sequential"
+
+
+def sample_posterior(
+    model: BehaviouralModel, data: TaskData, settings: SamplerSettings, log: logging.Logger = LOG
+) -> tuple[Any, dict[str, Any]]:
+    """Run NUTS (warmup, then sampling, each logged) and return the MCMC object and timings."""
+    import jax
+    from numpyro.infer import MCMC, NUTS, init_to_uniform
+
+    from cogfit.hierarchical import hierarchical_model
+
+    platform = select_device(settings.device)
+    method = chain_method(platform, settings.chains)
+    device = jax.devices(platform)[0]
+    log.info(
+        "model %s on %d participants x %d trials (%d groups); %s, chains %s",
+        model.name,
+        data.n_participants,
+        data.n_trials,
+        data.n_groups,
+        device,
+        method,
+    )
+    kernel = NUTS(
+        hierarchical_model,
+        target_accept_prob=settings.target_accept,
+        max_tree_depth=settings.max_tree_depth,
+        init_strategy=init_to_uniform(radius=1.0),
+    )
+    mcmc = MCMC(
+        kernel,
+        num_warmup=settings.warmup,
+        num_samples=settings.samples,
+        num_chains=settings.chains,
+        chain_method=method,
+        progress_bar=False,
+    )
+    with jax.default_device(device):
+        args = (
+            model,
+            jax.device_put(data.choices, device),
+            jax.device_put(data.outcomes.astype(np.float32), device),
+            jax.device_put(data.mask, device),
+            jax.device_put(data.group_index, device),
+            data.n_groups,
+            data.n_options,
+        )
+        rng = jax.random.PRNGKey(settings.seed)
+        t0 = time.perf_counter()
+        log.info("warmup: %d iterations per chain ...", settings.warmup)
+        mcmc.warmup(rng, *args, extra_fields=EXTRA_FIELDS, collect_warmup=False)
+        t1 = time.perf_counter()
+        log.info("warmup done in %.1f s (compilation included)", t1 - t0)
+        log.info("sampling: %d draws per chain ...", settings.samples)
+        mcmc.run(mcmc.post_warmup_state.rng_key, *args, extra_fields=EXTRA_FIELDS)
+        t2 = time.perf_counter()
+    n_div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    log.info("sampling done in %.1f s; %d divergent transitions", t2 - t1, n_div)
+    timings = {
+        "warmup_s": t1 - t0,
+        "sampling_s": t2 - t1,
+        "wall_time_s": t2 - t0,
+        "device": str(device),
+        "platform": platform,
+        "chain_method": method,
+    }
+    return mcmc, timings
+
+
+def pointwise_log_lik(
+    model: BehaviouralModel, samples: Mapping[str, np.ndarray], data: TaskData, batch: int = 256
+) -> np.ndarray:
+    """Per-participant log-likelihood for every draw, shape [chains, draws, P]."""
+    import jax
+    import jax.numpy as jnp
+
+    from cogfit.likelihood import participant_log_lik
+
+    names = model.param_names
+    lead = samples[names[0]].shape[:2]
+    flat = {n: jnp.asarray(samples[n]).reshape((-1, data.n_participants)) for n in names}
+    choices, outcomes, mask = (jnp.asarray(a) for a in (data.choices, data.outcomes, data.mask))
+
+    def one(draw: dict[str, jnp.ndarray]) -> jnp.ndarray:
+        return participant_log_lik(model, draw, choices, outcomes, mask, data.n_options)
+
+    ll = jax.lax.map(one, flat, batch_size=batch)
+    return np.asarray(ll).reshape(*lead, data.n_participants)
+
+
+def to_inference_data(
+    model: BehaviouralModel,
+    mcmc: Any,
+    data: TaskData,
+    settings: SamplerSettings,
+    timings: Mapping[str, Any],
+    dataset: str,
+) -> Any:
+    """Package draws, sample stats, log-likelihood, data and provenance as InferenceData."""
+    import arviz as az
+    import jax
+    import numpyro
+
+    import cogfit
+    from cogfit.hierarchical import site_names
+
+    samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    dims: dict[str, list[str]] = {}
+    for name in model.param_names:
+        sites = site_names(name)
+        for key in ("mu", "sigma", "mu_natural"):
+            dims[sites[key]] = ["group"]
+        for key in ("offset", "theta"):
+            dims[sites[key]] = ["participant"]
+    extra = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
+    n_steps = extra["num_steps"].astype(np.int64)
+    sample_stats = {
+        "diverging": extra["diverging"].astype(bool),
+        "n_steps": n_steps,
+        "tree_depth": np.floor(np.log2(np.maximum(n_steps, 1))).astype(np.int64) + 1,
+        "energy": extra["energy"],
+        "lp": -extra["potential_energy"],
+        "acceptance_rate": extra["accept_prob"],
+        "step_size": extra["adapt_state.step_size"],
+    }
+    observed = np.where(data.mask, data.choices, -1).astype(np.int32)
+    coords = {
+        "group": list(data.groups),
+        "participant": list(data.participants),
+        "trial": np.arange(data.n_trials),
+    }
+    idata = az.from_dict(
+        posterior=samples,
+        sample_stats=sample_stats,
+        observed_data={"choice": observed},
+        constant_data={
+            "outcome": data.outcomes,
+            "mask": data.mask,
+            "group_index": data.group_index,
+        },
+        coords=coords,
+        dims={
+            **dims,
+            "choice": ["participant", "trial"],
+            "outcome": ["participant", "trial"],
+            "mask": ["participant", "trial"],
+            "group_index": ["participant"],
+        },
+    )
+    # "choice" is per participant in log_likelihood but per trial in observed_data, so the
+    # log-likelihood group gets its own dims.
+    idata.extend(
+        az.from_dict(
+            log_likelihood={"choice": pointwise_log_lik(model, samples, data)},
+            coords={"participant": list(data.participants)},
+            dims={"choice": ["participant"]},
+        )
+    )
+    attrs = {
+        "model": model.name,
+        "dataset": dataset,
+        "parameters": ",".join(model.param_names),
+        "priors": json.dumps([asdict(p) for p in model.params]),
+        "n_options": data.n_options,
+        "cogfit_version": cogfit.__version__,
+        "jax_version": jax.__version__,
+        "numpyro_version": numpyro.__version__,
+        "arviz_version": az.__version__,
+        "device": str(timings["device"]),
+        "platform": str(timings["platform"]),
+        "chain_method": str(timings["chain_method"]),
+        "seed": settings.seed,
+        "max_tree_depth": settings.max_tree_depth,
+        "sampler_settings": json.dumps(asdict(settings)),
+        "data_hash": data_hash(data),
+        "model_hash": model.spec_hash(),
+        "warmup_s": float(timings["warmup_s"]),
+        "sampling_s": float(timings["sampling_s"]),
+        "wall_time_s": float(timings["wall_time_s"]),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    for group in ("posterior", "sample_stats", "log_likelihood"):
+        getattr(idata, group).attrs.update(attrs)
+    return idata
+
+
+def fit(
+    model_name: str,
+    data: TaskData,
+    settings: SamplerSettings,
+    priors: Mapping[str, Mapping[str, Any]] | None = None,
+    dataset: str = "",
+    log: logging.Logger = LOG,
+) -> Any:
+    """Fit ``model_name`` to ``data`` and return InferenceData."""
+    model = get_model(model_name).with_priors(priors)
+    mcmc, timings = sample_posterior(model, data, settings, log)
+    return to_inference_data(model, mcmc, data, settings, timings, dataset)
+
+
+def run_fit(
+    trials_path: str,
+    out_path: str,
+    dataset: str,
+    model_name: str,
+    n_options: int,
+    settings: SamplerSettings,
+    priors: Mapping[str, Mapping[str, Any]] | None = None,
+    log: logging.Logger = LOG,
+) -> None:
+    """Read cleaned trials, fit, and write posterior.nc atomically."""
+    import pandas as pd
+
+    from cogfit.io import write_netcdf
+
+    data = task_data_from_trials(pd.read_parquet(trials_path), n_options)
+    idata = fit(model_name, data, settings, priors, dataset, log)
+    write_netcdf(idata, out_path)
+    log.info("wrote %s", out_path)

@@ -1,0 +1,101 @@
+"""What a behavioural model is: parameter specs plus a pure per-trial step function."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from cogfit.errors import ConfigError
+from cogfit.links import LINKS
+
+Array = jnp.ndarray
+Params = Mapping[str, Array]
+# (choice, outcome, valid) of one trial for one participant
+Trial = tuple[Array, Array, Array]
+State = Any
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One behavioural parameter: its link and the default hierarchical prior.
+
+    The prior is on the unconstrained scale: ``mu ~ Normal(mean_loc, mean_scale)``,
+    ``sigma ~ HalfNormal(sd_scale)``; ``theta = link(mu + offset * sigma)``.
+    """
+
+    name: str
+    link: str
+    upper: float | None = None
+    mean_loc: float = 0.0
+    mean_scale: float = 1.0
+    sd_scale: float = 0.5
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.link not in LINKS:
+            raise ConfigError(f"parameter {self.name!r}: unknown link {self.link!r}")
+        if self.mean_scale <= 0 or self.sd_scale <= 0:
+            raise ConfigError(f"parameter {self.name!r}: prior scales must be positive")
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> ParamSpec:
+        """A copy with config overrides (link, upper, mean_loc, mean_scale, sd_scale)."""
+        if not overrides:
+            return self
+        allowed = {"link", "upper", "mean_loc", "mean_scale", "sd_scale"}
+        unknown = set(overrides) - allowed
+        if unknown:
+            raise ConfigError(
+                f"prior override for {self.name!r}: unknown key(s) {sorted(unknown)}; "
+                f"expected some of {sorted(allowed)}"
+            )
+        return dataclasses.replace(self, **dict(overrides))
+
+
+@dataclass(frozen=True)
+class BehaviouralModel:
+    """A model = parameter specs + ``init`` and ``step`` for ONE participant.
+
+    ``init(params, n_options) -> state`` and ``step(state, params, trial) -> (state, logp)``
+    are pure JAX functions on scalars; :mod:`cogfit.likelihood` vmaps them over
+    participants and scans them over trials. ``step`` must return logp = 0 and leave the
+    state unchanged when ``valid`` is False (a missed or padding trial).
+    """
+
+    name: str
+    description: str
+    params: tuple[ParamSpec, ...]
+    init: Callable[[Params, int], State]
+    step: Callable[[State, Params, Trial], tuple[State, Array]]
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    def with_priors(self, overrides: Mapping[str, Mapping[str, Any]] | None) -> BehaviouralModel:
+        """Apply per-parameter prior/link overrides; overrides for absent params are ignored."""
+        if not overrides:
+            return self
+        specs = tuple(p.with_overrides(overrides.get(p.name)) for p in self.params)
+        return dataclasses.replace(self, params=specs)
+
+    def spec_hash(self) -> str:
+        """Hash of the parameter specs and the step code: changes when the model does."""
+        h = hashlib.sha256(repr(self.params).encode())
+        for fn in (self.init, self.step):
+            try:
+                h.update(inspect.getsource(getattr(fn, "func", fn)).encode())
+            except (OSError, TypeError):
+                h.update(repr(fn).encode())
+        return h.hexdigest()[:16]
+
+
+def softmax_logp(logits: Array, choice: Array) -> Array:
+    """Log probability of ``choice`` under a softmax over ``logits``."""
+    return jax.nn.log_softmax(logits)[choice]

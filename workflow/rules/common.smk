@@ -1,0 +1,34 @@
+"""Config validation, cross-checks that a schema cannot express, and path helpers."""
+
+from snakemake.utils import validate
+
+from cogfit.config import check_config
+
+validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+check_config(config)
+
+RESULTS = config["results"]
+DATASETS = sorted(config["datasets"])
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    model="[A-Za-z0-9_]+",
+
+
+def dataset_cfg(wildcards):
+    return config["datasets"][wildcards.dataset]
+
+
+def fits():
+    """(dataset, model) pairs named by the config."""
+    return [(d, m) for d in DATASETS for m in config["datasets"][d]["models"]]
+
+
+def all_diagnostics():
+    return [f"{RESULTS}/{d}/{m}/diagnostics.parquet" for d, m in fits()]
+
+
+def fit_gpus():
+    """Fit jobs ask for a GPU unless the config pins them to the CPU."""
+    return 0 if config["sampler"]["device"] == "cpu" else 1

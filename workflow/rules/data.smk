@@ -1,0 +1,18 @@
+rule clean:
+    input:
+        lambda wc: config["datasets"][wc.dataset]["path"],
+    output:
+        trials=f"{RESULTS}/{{dataset}}/clean/trials.parquet",
+        participants=report(
+            f"{RESULTS}/{{dataset}}/clean/participants.parquet",
+            caption="../report/clean_participants.rst",
+            category="Data",
+            subcategory="{dataset}",
+        ),
+    params:
+        dataset=dataset_cfg,
+    log:
+        f"{RESULTS}/logs/{{dataset}}/clean.log",
+    localrule: True
+    script:
+        "../../scripts/clean.py"
