@@ -1,0 +1,203 @@
+"""End to end: the real Snakefile on a temporary copy, tiny sampler settings, every artifact
+opened with pandas or ArviZ; then the caching promises (-n idle, report-only reruns)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import arviz as az
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+COPY = ("Snakefile", "workflow", "scripts", "config", "profiles", "data/example")
+TINY_SAMPLER = {"chains": 2, "warmup": 150, "samples": 150, "seed": 11, "device": "cpu"}
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {args} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def make_workdir(root: Path, **overrides: object) -> Path:
+    """Copy the workflow and write a config with the tiny sampler (plus overrides)."""
+    work = root / "wf"
+    for rel in COPY:
+        src, dst = REPO / rel, work / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["sampler"] = dict(TINY_SAMPLER)
+    cfg["diagnostics"]["on_fail"] = "warn"
+    cfg.update(overrides)
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return work
+
+
+def jobs_planned(dry_run_output: str) -> dict[str, int]:
+    """Parse the 'Job stats' table of a dry run: rule -> count."""
+    lines = dry_run_output.splitlines()
+    out: dict[str, int] = {}
+    try:
+        start = next(i for i, line in enumerate(lines) if line.startswith("Job stats"))
+    except StopIteration:
+        return out
+    for line in lines[start + 3 :]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        if parts[0] != "total":
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = make_workdir(tmp_path_factory.mktemp("e2e"))
+    raw = (work / "data/example/bandit.csv").read_bytes()
+    snakemake(work)
+    assert (work / "data/example/bandit.csv").read_bytes() == raw, "raw data were modified"
+    return work
+
+
+@pytest.mark.slow
+def test_clean_artifacts(pipeline: Path) -> None:
+    trials = pd.read_parquet(pipeline / "results/example/clean/trials.parquet")
+    parts = pd.read_parquet(pipeline / "results/example/clean/participants.parquet")
+    truth = pd.read_csv(REPO / "data/example/true_parameters.csv", dtype=str)
+    assert len(parts) == truth.shape[0] == 44
+    excluded = parts[parts["excluded"]]
+    assert list(excluded["participant"]) == ["sub-044"]
+    assert "trials" in excluded["reason"].iloc[0]
+    assert trials["participant"].nunique() == 43
+    assert set(trials["choice"].dropna().unique()) == {0, 1}
+    assert trials["missed"].sum() == trials["choice"].isna().sum() > 0
+    assert not trials.duplicated(["participant", "trial"]).any()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["rw", "rw_dual"])
+def test_fit_and_diagnostics_artifacts(pipeline: Path, model: str) -> None:
+    out = pipeline / "results/example" / model
+    idata = az.from_netcdf(out / "posterior.nc")
+    for group in ("posterior", "sample_stats", "log_likelihood", "observed_data", "constant_data"):
+        assert group in idata.groups(), group
+    post = idata.posterior
+    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 150
+    clean = pd.read_parquet(pipeline / "results/example/clean/trials.parquet")
+    assert list(post["participant"].values) == sorted(clean["participant"].unique())
+    assert list(post["group"].values) == ["control", "patient"]
+    params = post.attrs["parameters"].split(",")
+    for p in params:
+        assert post[f"{p}_mu"].dims == ("chain", "draw", "group")
+        assert post[f"{p}_mu_natural"].dims == ("chain", "draw", "group")
+        assert post[f"{p}_offset"].dims == ("chain", "draw", "participant")
+    assert idata.log_likelihood["choice"].dims == ("chain", "draw", "participant")
+    assert (idata.log_likelihood["choice"].values < 0).all()
+    obs = idata.observed_data["choice"].values
+    mask = idata.constant_data["mask"].values.astype(bool)
+    assert ((obs >= 0) == mask).all()
+    assert int(mask.sum()) == int((~clean["missed"]).sum())
+    for key in (
+        "cogfit_version",
+        "jax_version",
+        "numpyro_version",
+        "device",
+        "seed",
+        "sampler_settings",
+        "data_hash",
+        "model_hash",
+        "wall_time_s",
+    ):
+        assert key in post.attrs, key
+    assert post.attrs["seed"] == TINY_SAMPLER["seed"]
+    assert post.attrs["model"] == model
+
+    summary = pd.read_parquet(out / "summary.parquet")
+    for col in ("mean", "sd", "hdi_low", "hdi_high", "mcse_mean", "ess_bulk", "ess_tail", "r_hat"):
+        assert col in summary.columns
+    n_scalars = sum(int(post[v].size // (post.sizes["chain"] * post.sizes["draw"])) for v in post)
+    assert len(summary) == n_scalars
+    diag = pd.read_parquet(out / "diagnostics.parquet")
+    assert {"r_hat", "ess_bulk", "divergences", "ebfmi", "overall"} <= set(diag["check"])
+    n_div = int(idata.sample_stats["diverging"].sum())
+    assert (
+        diag.loc[(diag["check"] == "divergences") & (diag["scope"] == "all"), "value"].item()
+        == n_div
+    )
+    for plot in ("trace.png", "rank.png"):
+        assert (out / "plots" / plot).read_bytes()[:8] == PNG
+
+
+@pytest.mark.slow
+def test_report_html(pipeline: Path) -> None:
+    html = (pipeline / "results/report/index.html").read_text()
+    assert "<html" in html.lower() and "rw_dual" in html and "sub-044" in html
+    assert "data:image/png;base64," in html
+
+
+@pytest.mark.slow
+def test_nothing_to_do_then_report_only_rerun(pipeline: Path) -> None:
+    assert jobs_planned(snakemake(pipeline, "-n").stdout) == {}
+    cfg_path = pipeline / "config/config.yaml"
+    original = cfg_path.read_text()
+    cfg = yaml.safe_load(original)
+    cfg["report"]["title"] = "A different title"
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    try:
+        planned = jobs_planned(snakemake(pipeline, "-n").stdout)
+    finally:
+        cfg_path.write_text(original)
+    assert planned == {"report": 1}
+
+
+@pytest.mark.slow
+def test_snakemake_report_and_lint(pipeline: Path) -> None:
+    snakemake(pipeline, "--report", "report.html")
+    assert (pipeline / "report.html").stat().st_size > 10_000
+    lint = snakemake(pipeline, "--lint", check=False)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda c: c["sampler"].update(chainz=3), "chainz"),
+        (
+            lambda c: c["datasets"]["example"].update(models=["rw", "no_such_model"]),
+            "no_such_model",
+        ),
+        (lambda c: c["sampler"].update(target_accept=1.5), "target_accept"),
+        (
+            lambda c: c["datasets"]["example"].update(priors={"gamma": {"sd_scale": 1.0}}),
+            "gamma",
+        ),
+    ],
+    ids=["unknown-key", "unknown-model", "bad-value", "prior-for-unknown-parameter"],
+)
+def test_bad_config_fails_before_any_job(tmp_path: Path, mutate, expected: str) -> None:  # noqa: ANN001
+    work = make_workdir(tmp_path)
+    cfg_path = work / "config/config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    mutate(cfg)
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = snakemake(work, "-n", check=False)
+    assert proc.returncode != 0
+    assert expected in proc.stdout + proc.stderr
+    assert not (work / "results").exists()
