@@ -1,8 +1,14 @@
 """Snakemake entry point of rule ``fit``: one hierarchical NUTS fit of one model."""
 
-from cogfit.fit import SamplerSettings, configure_host_devices
+import sys
+from pathlib import Path
 
 snakemake = globals()["snakemake"]
+# Import cogfit from this workflow's own src/ when present (also under --sdm conda).
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parent / "src"))
+
+from cogfit.fit import SamplerSettings, configure_host_devices  # noqa: E402
+
 settings = SamplerSettings.from_config(snakemake.params.sampler)
 # One virtual CPU device per chain so chains run in parallel; must precede JAX start-up.
 configure_host_devices(settings.chains)

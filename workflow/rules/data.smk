@@ -14,5 +14,7 @@ rule clean:
     log:
         f"{RESULTS}/logs/{{dataset}}/clean.log",
     localrule: True
+    conda:
+        "../../envs/cogfit.yaml"
     script:
         "../../scripts/clean.py"

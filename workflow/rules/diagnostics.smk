@@ -30,5 +30,7 @@ rule diagnose:
         thresholds=config["diagnostics"],
     log:
         f"{RESULTS}/logs/{{dataset}}/{{model}}/diagnose.log",
+    conda:
+        "../../envs/cogfit.yaml"
     script:
         "../../scripts/diagnose.py"

@@ -12,5 +12,7 @@ rule fit:
         gpu=fit_gpus(),
     log:
         f"{RESULTS}/logs/{{dataset}}/{{model}}/fit.log",
+    conda:
+        "../../envs/cogfit.yaml"
     script:
         "../../scripts/fit.py"

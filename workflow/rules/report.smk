@@ -20,5 +20,7 @@ rule report:
     log:
         f"{RESULTS}/logs/report.log",
     localrule: True
+    conda:
+        "../../envs/cogfit.yaml"
     script:
         "../../scripts/report.py"

@@ -1,0 +1,394 @@
+"""Convergence diagnostics: a tidy summary, a pass/fail check table and group-level plots.
+
+A posterior is only worth reading when the sampler converged, so every fit passes through
+:func:`run_diagnose`, which turns ``posterior.nc`` into ``summary.parquet`` (one row per
+scalar parameter), ``diagnostics.parquet`` (one row per check) and trace/rank PNGs.
+The statistics themselves come from ArviZ; this module only decides what to compute,
+how to label it and what counts as a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import math
+import os
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+import arviz as az
+import matplotlib
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib import MatplotlibDeprecationWarning
+
+from cogfit.errors import CogfitError, ConfigError
+from cogfit.io import save_figure, write_parquet
+
+matplotlib.use("Agg")  # this module only ever writes image files, never opens windows
+
+PathLike = str | os.PathLike[str]
+T = TypeVar("T")
+
+#: Suffixes the fit step appends to a behavioural parameter name, and their level.
+VARIABLE_SUFFIXES = {
+    "mu": "group",
+    "sigma": "group",
+    "mu_natural": "group",
+    "offset": "participant",
+}
+DEFAULT_MAX_TREE_DEPTH = 10
+_LAYOUT = {"layout": "constrained"}  # ArviZ titles overlap the axes below without it
+SUMMARY_COLUMNS = [
+    "variable",
+    "parameter",
+    "level",
+    "group",
+    "participant",
+    "label",
+    "mean",
+    "sd",
+    "hdi_low",
+    "hdi_high",
+    "mcse_mean",
+    "mcse_sd",
+    "ess_bulk",
+    "ess_tail",
+    "r_hat",
+    "hdi_prob",
+]
+CHECK_COLUMNS = ["check", "scope", "value", "threshold", "rule", "passed", "worst"]
+
+log_ = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def settings_from_mapping(cls: type[T], cfg: Mapping[str, Any] | None, what: str) -> T:
+    """Build a settings dataclass from config; unknown keys are typos the user must see."""
+    cfg = dict(cfg or {})
+    known = {f.name: f.default for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(cfg) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown {what} setting(s) {unknown}; expected some of {sorted(known)}")
+    values = {k: _coerce(v, known[k], f"{what}.{k}") for k, v in cfg.items()}
+    return cls(**values)
+
+
+def _coerce(value: Any, default: Any, name: str) -> Any:
+    """Cast a YAML value to the type of its default, refusing silent surprises (bool("no"))."""
+    if default is None or value is None:
+        return value
+    kind = type(default)
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{name} must be a number, got {value!r}")
+        if kind is int and value != int(value):
+            raise ConfigError(f"{name} must be a whole number, got {value!r}")
+        return kind(value)
+    if not isinstance(value, kind):
+        raise ConfigError(f"{name} must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What counts as converged; defaults follow Vehtari et al. (2021) and Stan's advice."""
+
+    rhat_max: float = 1.01
+    ess_bulk_min: float = 400
+    ess_tail_min: float = 400
+    max_divergences: int = 0
+    max_treedepth_fraction: float = 0.01
+    ebfmi_min: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.rhat_max < 1:
+            raise ConfigError(
+                f"rhat_max must be >= 1 (R-hat is never below 1), got {self.rhat_max}"
+            )
+        if min(self.ess_bulk_min, self.ess_tail_min, self.max_divergences, self.ebfmi_min) < 0:
+            raise ConfigError("ESS, divergence and E-BFMI thresholds must not be negative")
+        if not 0 <= self.max_treedepth_fraction <= 1:
+            raise ConfigError("max_treedepth_fraction must lie between 0 and 1")
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any] | None) -> Thresholds:
+        """From the config's threshold mapping (keys = field names); missing keys keep defaults."""
+        return settings_from_mapping(cls, cfg, "diagnostics threshold")
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def parameter_names(posterior: xr.Dataset) -> list[str]:
+    """Behavioural parameters as the fit step recorded them (fallback: guessed from names)."""
+    recorded = str(posterior.attrs.get("parameters", "")).strip()
+    if recorded:
+        return [p.strip() for p in recorded.split(",") if p.strip()]
+    return [str(v)[: -len("_mu_natural")] for v in posterior.data_vars if v.endswith("_mu_natural")]
+
+
+def classify_variable(variable: str, parameters: list[str]) -> tuple[str, str]:
+    """``alpha_pos_mu`` -> ("alpha_pos", "group"): exact suffixes, so alpha vs alpha_pos is safe."""
+    if variable in parameters:
+        return variable, "participant"
+    for param in parameters:
+        suffix = variable[len(param) + 1 :]
+        if variable.startswith(param + "_") and suffix in VARIABLE_SUFFIXES:
+            return param, VARIABLE_SUFFIXES[suffix]
+    return variable, "group"
+
+
+def _variable_rows(variable: str, stats: xr.DataArray, parameters: list[str]) -> pd.DataFrame:
+    """One row per scalar of one variable, labelled the way ArviZ labels it."""
+    cell_dims = [d for d in stats.dims if d != "metric"]
+    coords = [[str(c) for c in stats[d].values] for d in cell_dims]
+    cells = list(itertools.product(*coords))
+    values = stats.transpose(*cell_dims, "metric").values.reshape(len(cells), -1)
+    table = pd.DataFrame(values, columns=[str(m) for m in stats["metric"].values])
+    parameter, level = classify_variable(variable, parameters)
+    table.insert(0, "variable", variable)
+    table.insert(1, "parameter", parameter)
+    table.insert(2, "level", level)
+    for pos, dim in enumerate(["group", "participant"], start=3):
+        table.insert(pos, dim, _coord_column(cells, cell_dims, dim))
+    labels = [f"{variable}[{', '.join(c)}]" if c else variable for c in cells]
+    table.insert(5, "label", labels)
+    return table
+
+
+def _coord_column(cells: list[tuple[str, ...]], dims: list[str], dim: str) -> list[str | None]:
+    if dim not in dims:
+        return [None] * len(cells)
+    return [cell[dims.index(dim)] for cell in cells]
+
+
+def summarise(idata: az.InferenceData, hdi_prob: float = 0.94) -> pd.DataFrame:
+    """Tidy per-scalar summary of every posterior variable (ArviZ does the statistics)."""
+    if not 0 < hdi_prob < 1:
+        raise ConfigError(f"hdi_prob must lie strictly between 0 and 1, got {hdi_prob}")
+    posterior = idata.posterior
+    stats = az.summary(idata, fmt="xarray", hdi_prob=hdi_prob)
+    metrics = [str(m) for m in stats["metric"].values]
+    hdi = [m for m in metrics if m.startswith("hdi_")]
+    stats = stats.assign_coords(metric=[_rename_metric(m, hdi) for m in metrics])
+    parameters = parameter_names(posterior)
+    parts = [_variable_rows(str(v), stats[v], parameters) for v in posterior.data_vars]
+    table = pd.concat(parts, ignore_index=True)
+    table["hdi_prob"] = float(hdi_prob)
+    return table[SUMMARY_COLUMNS]
+
+
+def _rename_metric(metric: str, hdi: list[str]) -> str:
+    """ArviZ names the HDI columns after the probability (hdi_3%); a fixed name is easier."""
+    if metric in hdi:
+        return "hdi_low" if metric == hdi[0] else "hdi_high"
+    return metric
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _row(
+    check: str, scope: str, value: float, threshold: float, upper: bool, worst: str = ""
+) -> dict[str, Any]:
+    """One check row; ``upper`` means the value must stay at or below the threshold."""
+    passed = bool(value <= threshold if upper else value >= threshold)  # NaN never passes
+    rule = f"{'≤' if upper else '≥'} {threshold:g}"
+    return {
+        "check": check,
+        "scope": scope,
+        "value": float(value),
+        "threshold": float(threshold),
+        "rule": rule,
+        "passed": passed,
+        "worst": worst,
+    }
+
+
+def _extreme_row(
+    summary: pd.DataFrame, column: str, threshold: float, upper: bool
+) -> dict[str, Any]:
+    """Check the worst parameter of a column; a NaN statistic counts as the worst of all."""
+    values = summary[column].to_numpy(dtype=float)
+    if len(values) == 0:
+        return _row(column, "all", math.nan, threshold, upper)
+    nan = np.isnan(values)
+    if nan.any():
+        idx = int(np.argmax(nan))
+    else:
+        idx = int(np.argmax(values) if upper else np.argmin(values))
+    return _row(column, "all", values[idx], threshold, upper, str(summary["label"].iloc[idx]))
+
+
+def _sample_stat(idata: az.InferenceData, name: str) -> xr.DataArray:
+    stats = getattr(idata, "sample_stats", None)
+    if stats is None or name not in stats:
+        raise CogfitError(
+            f"the posterior has no sample_stats.{name}; was it written by the cogfit fit step?"
+        )
+    return stats[name]
+
+
+def _per_chain_rows(
+    check: str, per_chain: xr.DataArray, total: float | None, threshold: float, upper: bool
+) -> list[dict[str, Any]]:
+    """Rows ``chain 0``, ``chain 1``, ... (and ``all`` when a total makes sense)."""
+    rows = [
+        _row(check, f"chain {chain}", float(value), threshold, upper)
+        for chain, value in zip(per_chain["chain"].values, per_chain.values, strict=True)
+    ]
+    if total is not None:
+        rows.append(_row(check, "all", total, threshold, upper))
+    return rows
+
+
+def max_tree_depth(idata: az.InferenceData) -> int:
+    """The sampler's depth limit as the fit recorded it (NumPyro's default otherwise)."""
+    value = idata.posterior.attrs.get("max_tree_depth", DEFAULT_MAX_TREE_DEPTH)
+    return int(value)
+
+
+def _sampler_rows(idata: az.InferenceData, thresholds: Thresholds) -> list[dict[str, Any]]:
+    diverging = _sample_stat(idata, "diverging").astype(bool)
+    n_div = diverging.sum("draw")
+    rows = _per_chain_rows(
+        "divergences", n_div, float(n_div.sum()), thresholds.max_divergences, upper=True
+    )
+    saturated = _sample_stat(idata, "tree_depth") >= max_tree_depth(idata)
+    rows += _per_chain_rows(
+        "treedepth_saturation",
+        saturated.mean("draw"),
+        float(saturated.mean()),
+        thresholds.max_treedepth_fraction,
+        upper=True,
+    )
+    energy = _sample_stat(idata, "energy")
+    ebfmi = xr.DataArray(np.asarray(az.bfmi(idata), dtype=float), coords={"chain": energy["chain"]})
+    rows += _per_chain_rows("ebfmi", ebfmi, None, thresholds.ebfmi_min, upper=False)
+    return rows
+
+
+def check(
+    idata: az.InferenceData, thresholds: Thresholds, summary: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per check, plus a final ``overall`` row; pass ``summary`` to avoid recomputing."""
+    if summary is None:
+        summary = summarise(idata)
+    rows = [
+        _extreme_row(summary, "r_hat", thresholds.rhat_max, upper=True),
+        _extreme_row(summary, "ess_bulk", thresholds.ess_bulk_min, upper=False),
+        _extreme_row(summary, "ess_tail", thresholds.ess_tail_min, upper=False),
+        *_sampler_rows(idata, thresholds),
+    ]
+    table = pd.DataFrame(rows, columns=CHECK_COLUMNS)
+    failed = failed_checks(table)
+    overall = _row("overall", "all", float(len(failed)), 0.0, True, "; ".join(failed))
+    overall["rule"] = "every check passes"
+    return pd.concat([table, pd.DataFrame([overall])], ignore_index=True)
+
+
+def failed_checks(table: pd.DataFrame) -> list[str]:
+    """Human-readable failures, e.g. ``divergences (chain 1) = 5 (rule ≤ 0)``."""
+    failed = table[~table["passed"].astype(bool) & (table["check"] != "overall")]
+    return [
+        f"{r.check} ({r.scope}) = {r.value:.5g} (rule {r.rule}"
+        + (f"; worst {r.worst})" if r.worst else ")")
+        for r in failed.itertuples()
+    ]
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def group_variables(idata: az.InferenceData) -> list[str]:
+    """Group-level variables: everything that is not per participant (mu, sigma, mu_natural)."""
+    posterior = idata.posterior
+    return [str(v) for v in posterior.data_vars if "participant" not in posterior[v].dims]
+
+
+def _n_panels(idata: az.InferenceData, variables: list[str]) -> int:
+    posterior = idata.posterior
+    sizes = [math.prod(posterior[v].shape[2:]) for v in variables]
+    return max(1, sum(sizes))
+
+
+@contextlib.contextmanager
+def _arviz_plotting(n_panels: int) -> Iterator[None]:
+    """Let ArviZ draw every panel and keep its Matplotlib deprecation noise out of the logs."""
+    with warnings.catch_warnings(), az.rc_context(rc={"plot.max_subplots": n_panels}):
+        warnings.filterwarnings("ignore", category=MatplotlibDeprecationWarning)
+        yield
+
+
+def plot_group_traces(idata: az.InferenceData, path: PathLike, dpi: int = 110) -> None:
+    """Trace plot of the group-level parameters: chains should overlap like fuzzy caterpillars."""
+    variables = group_variables(idata)
+    with _arviz_plotting(2 * _n_panels(idata, variables)):
+        axes = az.plot_trace(
+            idata, var_names=variables, compact=True, legend=True, backend_kwargs=_LAYOUT
+        )
+    save_figure(np.ravel(axes)[0].figure, path, dpi=dpi)
+
+
+def plot_group_ranks(idata: az.InferenceData, path: PathLike, dpi: int = 110) -> None:
+    """Rank plot of the group-level parameters: flat histograms mean the chains agree."""
+    variables = group_variables(idata)
+    with _arviz_plotting(_n_panels(idata, variables)):
+        axes = az.plot_rank(idata, var_names=variables, backend_kwargs=_LAYOUT)
+    save_figure(np.ravel(axes)[0].figure, path, dpi=dpi)
+
+
+# --------------------------------------------------------------------------- rule entry
+
+
+def run_diagnose(
+    posterior_path: PathLike,
+    summary_path: PathLike,
+    diagnostics_path: PathLike,
+    trace_path: PathLike,
+    rank_path: PathLike,
+    thresholds: Thresholds,
+    hdi_prob: float,
+    on_fail: str,
+    log: logging.Logger | None = None,
+) -> bool:
+    """Write summary, plots and checks for one fit; True when every check passed.
+
+    ``on_fail="error"`` raises :class:`CogfitError` before the diagnostics table is written,
+    so the Snakemake job fails; ``"warn"`` logs a warning and returns False.
+    """
+    if on_fail not in ("error", "warn"):
+        raise ConfigError(f"on_fail must be 'error' or 'warn', got {on_fail!r}")
+    log = log or log_
+    idata = az.from_netcdf(str(posterior_path))
+    what = _describe_fit(idata)
+    summary = summarise(idata, hdi_prob=hdi_prob)
+    write_parquet(summary, summary_path)
+    plot_group_traces(idata, trace_path)
+    plot_group_ranks(idata, rank_path)
+    table = check(idata, thresholds, summary=summary)
+    failed = failed_checks(table)
+    message = f"diagnostics FAILED for {what}: {len(failed)} check(s) failed: " + "; ".join(failed)
+    if failed and on_fail == "error":
+        raise CogfitError(
+            message + ". Fix the sampler settings (more warmup/draws, higher target_accept) "
+            "or set diagnostics on_fail to 'warn' to keep the results anyway."
+        )
+    write_parquet(table, diagnostics_path)
+    if failed:
+        log.warning("%s", message)
+        return False
+    log.info("diagnostics PASSED for %s: all %d checks passed", what, len(table) - 1)
+    return True
+
+
+def _describe_fit(idata: az.InferenceData) -> str:
+    attrs = idata.posterior.attrs
+    return f"model {attrs.get('model', '?')!r} on dataset {attrs.get('dataset', '?')!r}"
