@@ -431,3 +431,20 @@ def test_failed_validation_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(DataError):
         run_clean(spec, tmp_path / "t.parquet", tmp_path / "p.parquet")
     assert not (tmp_path / "t.parquet").exists() and not (tmp_path / "p.parquet").exists()
+
+
+def test_p_best_is_judged_within_blocks() -> None:
+    """After a reversal the other option is best: a perfect learner scores 1 per block."""
+    trials = pd.DataFrame(
+        {
+            "participant": ["p"] * 6,
+            "block": [1, 1, 1, 2, 2, 2],
+            "choice": pd.array([0, 0, 1, 1, 1, 0], dtype="Int64"),
+            "outcome": [1.0, 1.0, 0.0, 1.0, 1.0, 0.0],
+            "missed": [False] * 6,
+        }
+    )
+    # block 1: option 0 best, chosen 2 of 3; block 2: option 1 best, chosen 2 of 3
+    assert p_best(trials).to_dict() == {"p": pytest.approx(4 / 6)}
+    # without blocks option 0 (1.0, 1.0, 0.0) and 1 (0.0, 1.0, 1.0) tie: every choice is best
+    assert p_best(trials.drop(columns="block")).to_dict() == {"p": 1.0}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
-from test_diagnostics import make_idata  # the synthetic posterior.nc builder
+from synthetic import make_idata  # the synthetic posterior.nc builder
 
 from cogfit.diagnostics import Thresholds, check, summarise
 from cogfit.errors import CogfitError, ConfigError

@@ -2,8 +2,9 @@
 
 Simulates a two-group reversal-learning study with :func:`cogfit.simulate.simulate_bandit`
 (model "rw") and writes it the way real lab files look: raw column names, 1-based responses,
-empty cells for missed responses, an irrelevant column, one exact duplicated row and one
-participant whose session crashed. Deterministic: a fixed seed gives identical bytes.
+empty cells for missed responses, a block column (one per reversal), an irrelevant column,
+one exact duplicated row and one participant whose session crashed. Deterministic: a fixed
+seed gives identical bytes.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def raw_table(truth: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
             "subject": np.repeat(truth["participant"].to_numpy(), n_t),
             "condition": np.repeat(truth["group"].to_numpy(), n_t),
             "trial_no": np.tile(np.arange(1, n_t + 1), n_p).astype(str),
+            "block": np.tile(np.arange(n_t) // REVERSAL_EVERY + 1, n_p).astype(str),
             "response": np.where(valid, (choices + 1).astype(str), "").ravel(),
             "reward": np.where(valid, np.nan_to_num(outcomes).astype(int).astype(str), "").ravel(),
             "rt_ms": np.where(valid, rt.astype(str), "").ravel(),

@@ -472,19 +472,20 @@ def _sort_trials(spec: CleaningSpec, df: pd.DataFrame, log: logging.Logger) -> p
 
 
 def p_best(trials: pd.DataFrame) -> pd.Series:
-    """Per participant: fraction of valid choices that picked their best-looking option.
+    """Per participant: fraction of valid choices that picked the best-looking option.
 
     The best option is the one with the highest mean observed outcome *when chosen by that
-    participant* (ties: all tied options count as best). It is a cheap data-quality signal
-    for stable schedules (near 1/K suggests random responding), not a model quantity. On a
-    reversal schedule the options pay alike over the session, so it sits near 1/K even for
-    good learners there. NaN when a participant has no valid trials.
+    participant*, within each block when a block column is mapped (so a reversal schedule
+    split into blocks is judged per block), else over the whole session; ties all count as
+    best. A cheap data-quality signal (near 1/K suggests random responding), not a model
+    quantity. NaN when a participant has no valid trials.
     """
     valid = trials[~trials["missed"]]
-    means = valid.groupby(["participant", "choice"])["outcome"].mean()
-    top = means.groupby(level="participant").transform("max")
+    keys = ["participant", "block"] if "block" in valid.columns else ["participant"]
+    means = valid.groupby([*keys, "choice"])["outcome"].mean()
+    top = means.groupby(level=keys).transform("max")
     best = means.index[means == top]
-    picked_best = pd.MultiIndex.from_frame(valid[["participant", "choice"]]).isin(best)
+    picked_best = pd.MultiIndex.from_frame(valid[[*keys, "choice"]]).isin(best)
     rate = pd.Series(picked_best, index=valid["participant"].to_numpy()).groupby(level=0).mean()
     return rate.reindex(pd.unique(trials["participant"])).astype(float)
 

@@ -16,6 +16,7 @@ import numpy as np
 from cogfit.data import TaskData, data_hash, task_data_from_trials
 from cogfit.errors import ConfigError
 from cogfit.models import BehaviouralModel, get_model
+from cogfit.settings import settings_from_mapping
 
 LOG = logging.getLogger("cogfit.fit")
 EXTRA_FIELDS = (
@@ -42,11 +43,7 @@ class SamplerSettings:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> SamplerSettings:
-        known = set(cls.__dataclass_fields__)
-        unknown = set(cfg) - known
-        if unknown:
-            raise ConfigError(f"sampler: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**dict(cfg))
+        return settings_from_mapping(cls, cfg, "sampler")
 
 
 def configure_host_devices(n: int) -> None:

@@ -31,9 +31,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from cogfit import __version__
-from cogfit.diagnostics import settings_from_mapping, summarise
+from cogfit.diagnostics import summarise
 from cogfit.errors import CogfitError, ConfigError
 from cogfit.io import write_text
+from cogfit.settings import settings_from_mapping
 
 PathLike = str | os.PathLike[str]
 RHAT = "{:.3f}"  # R-hat thresholds sit at the second decimal: show the third
