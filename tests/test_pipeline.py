@@ -3,77 +3,13 @@ opened with pandas or ArviZ; then the caching promises (-n idle, report-only rer
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import arviz as az
 import pandas as pd
 import pytest
 import yaml
-
-REPO = Path(__file__).resolve().parents[1]
-COPY = ("Snakefile", "workflow", "scripts", "config", "profiles", "envs", "src", "data/example")
-TINY_SAMPLER = {"chains": 2, "warmup": 150, "samples": 150, "seed": 11, "device": "cpu"}
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {args} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def make_workdir(root: Path, **overrides: object) -> Path:
-    """Copy the workflow and write a config with the tiny sampler (plus overrides)."""
-    work = root / "wf"
-    for rel in COPY:
-        src, dst = REPO / rel, work / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
-    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    cfg["sampler"] = dict(TINY_SAMPLER)
-    cfg["diagnostics"]["on_fail"] = "warn"
-    cfg.update(overrides)
-    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return work
-
-
-def jobs_planned(dry_run_output: str) -> dict[str, int]:
-    """Parse the 'Job stats' table of a dry run: rule -> count."""
-    lines = dry_run_output.splitlines()
-    out: dict[str, int] = {}
-    try:
-        start = next(i for i, line in enumerate(lines) if line.startswith("Job stats"))
-    except StopIteration:
-        return out
-    for line in lines[start + 3 :]:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        if parts[0] not in {"total", "all"}:  # "all" is the target pseudo-rule
-            out[parts[0]] = int(parts[1])
-    return out
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = make_workdir(tmp_path_factory.mktemp("e2e"))
-    raw = (work / "data/example/bandit.csv").read_bytes()
-    snakemake(work)
-    assert (work / "data/example/bandit.csv").read_bytes() == raw, "raw data were modified"
-    return work
+from workflow_helpers import REPO, TINY_SAMPLER, jobs_planned, make_workdir, snakemake
 
 
 @pytest.mark.slow
@@ -142,7 +78,7 @@ def test_fit_and_diagnostics_artifacts(pipeline: Path, model: str) -> None:
         == n_div
     )
     for plot in ("trace.png", "rank.png"):
-        assert (out / "plots" / plot).read_bytes()[:8] == PNG
+        assert (out / "plots" / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.slow

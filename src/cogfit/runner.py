@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -33,8 +34,16 @@ def setup_logging(log_path: str | None) -> logging.Logger:
 def run_step(snakemake: Any, step: Callable[[logging.Logger], None]) -> None:
     """Run one pipeline step; a CogfitError becomes one clear line and a failed job."""
     log = setup_logging(snakemake.log[0] if snakemake.log else None)
+    # scancel and job time limits send SIGTERM: unwind like an exception so that atomic
+    # writers remove their temporary files instead of leaving them behind.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         step(log)
     except CogfitError as err:
         log.error("%s", err)
         sys.exit(1)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    logging.getLogger("cogfit").error("terminated by signal %d (cancelled or out of time)", signum)
+    sys.exit(128 + signum)

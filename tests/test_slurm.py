@@ -1,0 +1,182 @@
+"""The tiny pipeline on a real single-node SLURM (tests/slurm/local_cluster.sh), submitted
+with profiles/slurm: fit jobs go through sbatch with a GPU request, the artifacts equal a
+local run's, and a cancelled fit is retried to completion."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+from workflow_helpers import REPO, TINY_SAMPLER, make_workdir, snakemake_env
+
+CLUSTER = REPO / "tests/slurm/local_cluster.sh"
+SLURM_CONF = "/tmp/cogfit-slurm/etc/slurm.conf"
+SLURM_ARGS = (
+    "--profile",
+    "profiles/slurm",
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-no-account",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
+    "--latency-wait",
+    "5",
+    "--default-resources",
+    "mem_mb=1000",
+    "runtime=30",
+    "--set-resources",
+    "fit:mem_mb=2000",
+)
+
+# device auto: fit jobs ask SLURM for a GPU (device cpu asks for none); JAX then uses the
+# GPU where the node has one, else the CPU (as on CI), so draws match the local CPU run.
+SAMPLER = {**TINY_SAMPLER, "device": "auto"}
+
+pytestmark = pytest.mark.slow
+
+
+def _slurm_unavailable() -> str | None:
+    """Why a local SLURM cannot run here, or None (then it is installed)."""
+    if os.geteuid() != 0:
+        return "starting slurmctld/slurmd needs root"
+    if shutil.which("slurmctld") is None:
+        proc = subprocess.run([str(CLUSTER), "install"], capture_output=True, text=True)
+        if proc.returncode != 0:
+            return f"slurm-wlm could not be installed: {proc.stderr.strip()[-300:]}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def slurm() -> dict[str, str]:
+    reason = _slurm_unavailable()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"SLURM is required in CI: {reason}")
+        pytest.skip(reason)
+    subprocess.run([str(CLUSTER), "start"], check=True)
+    env = snakemake_env(SLURM_CONF=SLURM_CONF)
+    yield env
+    subprocess.run([str(CLUSTER), "stop"], check=False)
+
+
+def squeue(env: dict[str, str]) -> pd.DataFrame:
+    """Every job the controller remembers (MinJobAge keeps finished ones): id, name, state."""
+    out = subprocess.run(
+        ["squeue", "-h", "-t", "all", "-o", "%i|%k|%T"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = [line.split("|") for line in out.splitlines() if line.strip()]
+    return pd.DataFrame(rows, columns=["jobid", "comment", "state"])
+
+
+def scontrol_job(env: dict[str, str], jobid: str) -> str:
+    return subprocess.run(
+        ["scontrol", "show", "job", jobid], env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def run_on_slurm(work: Path, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["python", "-m", "snakemake", *SLURM_ARGS],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float = 900) -> str:
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, f"SLURM run failed:\n{out}"
+    return out
+
+
+def submitted_jobs(work: Path, env: dict[str, str], before: set[str]) -> pd.DataFrame:
+    """This run's jobs: the plugin comments each with the rule and wildcards."""
+    jobs = squeue(env)
+    jobs = jobs[~jobs["jobid"].isin(before)].copy()
+    jobs["rule"] = jobs["comment"].str.extract(r"^rule_([a-z_]+?)_wildcards")[0]
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def slurm_run(slurm: dict[str, str], tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    work = make_workdir(tmp_path_factory.mktemp("slurm"), sampler=SAMPLER)
+    before = set(squeue(slurm)["jobid"])
+    log = finish(run_on_slurm(work, slurm))
+    return work, submitted_jobs(work, slurm, before), log
+
+
+def test_fit_jobs_went_through_sbatch_with_a_gpu(slurm_run, slurm) -> None:  # noqa: ANN001
+    work, jobs, _ = slurm_run
+    fits = jobs[jobs["rule"] == "fit"]
+    assert len(fits) == 2, jobs  # rw and rw_dual
+    assert set(fits["state"]) == {"COMPLETED"}
+    for jobid in fits["jobid"]:
+        assert re.search(r"TresPerJob=gres:gpu:1|gres/gpu[:=]1", scontrol_job(slurm, jobid))
+    # light rules: diagnose as small CPU jobs without a GPU; clean and report ran locally
+    diag = jobs[jobs["rule"] == "diagnose"]
+    assert len(diag) == 2
+    for jobid in diag["jobid"]:
+        assert "gpu" not in scontrol_job(slurm, jobid).split("TresPerJob=")[-1].split()[0]
+    assert not set(jobs["rule"]) & {"clean", "report"}
+    assert (work / "results/report/index.html").exists()
+
+
+def test_slurm_artifacts_match_a_local_run(slurm_run, pipeline: Path) -> None:  # noqa: ANN001
+    work, _, _ = slurm_run
+    for model in ("rw", "rw_dual"):
+        remote = az.from_netcdf(work / f"results/example/{model}/posterior.nc")
+        local = az.from_netcdf(pipeline / f"results/example/{model}/posterior.nc")
+        assert remote.groups() == local.groups()
+        for group in remote.groups():
+            r, loc = remote[group], local[group]
+            assert set(r.data_vars) == set(loc.data_vars), group
+            assert dict(r.sizes) == dict(loc.sizes), group
+        # same seed, same device, same code: the same draws
+        for var in local.posterior.data_vars:
+            np.testing.assert_array_equal(remote.posterior[var].values, local.posterior[var].values)
+        for name in ("summary.parquet", "diagnostics.parquet"):
+            a = pd.read_parquet(work / f"results/example/{model}/{name}")
+            b = pd.read_parquet(pipeline / f"results/example/{model}/{name}")
+            assert list(a.columns) == list(b.columns) and len(a) == len(b)
+
+
+def test_cancelled_fit_is_retried_to_completion(slurm, tmp_path: Path) -> None:  # noqa: ANN001
+    work = make_workdir(tmp_path, sampler=SAMPLER)
+    before = set(squeue(slurm)["jobid"])
+    proc = run_on_slurm(work, slurm)
+    cancelled = None
+    deadline = time.time() + 300
+    while cancelled is None and time.time() < deadline and proc.poll() is None:
+        jobs = submitted_jobs(work, slurm, before)
+        running = jobs[(jobs["rule"] == "fit") & (jobs["state"] == "RUNNING")]
+        if len(running):
+            time.sleep(4)  # let it get into JAX start-up or sampling
+            cancelled = running["jobid"].iloc[0]
+            subprocess.run(["scancel", cancelled], env=slurm, check=True)
+        time.sleep(0.5)
+    assert cancelled is not None, "no fit job was seen running"
+    log = finish(proc)
+    jobs = submitted_jobs(work, slurm, before)
+    fits = jobs[jobs["rule"] == "fit"]
+    assert fits.loc[fits["jobid"] == cancelled, "state"].item() == "CANCELLED"
+    assert (fits["state"] == "COMPLETED").sum() == 2, fits  # both models, one after a retry
+    assert "attempt" in log.lower() or len(fits) == 3
+    for model in ("rw", "rw_dual"):
+        idata = az.from_netcdf(work / f"results/example/{model}/posterior.nc")
+        assert idata.posterior.sizes["draw"] > 0
+    leftovers = list((work / "results").rglob("*.tmp"))
+    assert leftovers == [], f"half-written files left behind: {leftovers}"
