@@ -29,11 +29,14 @@ def pyproject_pins() -> dict[str, str]:
 def test_conda_env_pins_match_pyproject(env: str) -> None:
     spec = yaml.safe_load((REPO / "envs" / env).read_text())
     conda = {}
-    for dep in spec["dependencies"]:
-        if isinstance(dep, str):
-            name, pin = split(dep)
+    deps = [d for d in spec["dependencies"] if isinstance(d, str)]
+    deps += [p for d in spec["dependencies"] if isinstance(d, dict) for p in d.get("pip", [])]
+    for dep in deps:
+        name, pin = split(dep)
+        if name != "pip":
             conda[CONDA_TO_PYPI.get(name, name)] = pin
     expected = {k: v for k, v in pyproject_pins().items() if k not in NOT_IN_CONDA}
     for name, pin in expected.items():
         assert name in conda, f"{env} lacks {name} (pyproject pins {pin})"
         assert conda[name] == pin, f"{env}: {name}{conda[name]} but pyproject has {name}{pin}"
+

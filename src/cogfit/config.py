@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cogfit.errors import ConfigError
@@ -34,3 +36,20 @@ def check_config(config: Mapping[str, Any]) -> None:
                     get_link(spec.link, spec.upper)
                 except ConfigError as err:
                     raise ConfigError(f"datasets.{name}.priors.{spec.name}: {err}") from None
+
+
+#: Modules whose code decides what a fit computes (not how it is reported).
+FIT_MODULES = ("data.py", "links.py", "likelihood.py", "hierarchical.py", "fit.py", "models")
+
+
+def fit_code_hash() -> str:
+    """Hash of the fitting code, so changed model code reruns fits and misses the cache."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in FIT_MODULES:
+        path = root / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for f in files:
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -40,6 +41,15 @@ class SamplerSettings:
     max_tree_depth: int = 10
     seed: int = 2026
     device: str = "auto"  # auto | cpu | gpu
+    precision: str = "float32"  # float32 | float64
+
+    def __post_init__(self) -> None:
+        if self.device not in {"auto", "cpu", "gpu"}:
+            raise ConfigError(f"sampler.device: expected auto, cpu or gpu, got {self.device!r}")
+        if self.precision not in {"float32", "float64"}:
+            raise ConfigError(
+                f"sampler.precision: expected float32 or float64, got {self.precision!r}"
+            )
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> SamplerSettings:
@@ -53,21 +63,40 @@ def configure_host_devices(n: int) -> None:
     os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={int(n)}".strip()
 
 
-def select_device(requested: str) -> str:
+def select_device(requested: str, log: logging.Logger = LOG) -> str:
     """Resolve ``auto`` to the platform JAX sees; refuse ``gpu`` where there is none."""
     import jax
 
     if requested not in {"auto", "cpu", "gpu"}:
         raise ConfigError(f"sampler.device: expected auto, cpu or gpu, got {requested!r}")
     try:
-        has_gpu = bool(jax.devices("gpu"))
+        gpus = jax.devices("gpu")
     except RuntimeError:
-        has_gpu = False
-    if requested == "gpu" and not has_gpu:
-        raise ConfigError("sampler.device is 'gpu' but JAX sees no GPU (is jax[cuda] installed?)")
+        gpus = []
+    if requested == "gpu" and not gpus:
+        raise ConfigError(
+            "sampler.device is 'gpu' but JAX sees no GPU (install jax[cuda12] or use "
+            "envs/cogfit-cuda.yaml, and run on a GPU node); set device: cpu or auto to use the CPU"
+        )
     if requested == "auto":
-        return "gpu" if has_gpu else "cpu"
+        if gpus:
+            log.info("device auto: JAX sees %d GPU(s), sampling on %s", len(gpus), gpus[0])
+            return "gpu"
+        log.info("device auto: JAX sees no GPU, sampling on the CPU")
+        return "cpu"
     return requested
+
+
+@contextlib.contextmanager
+def precision(name: str) -> Iterator[None]:
+    """Trace and run under float64 when asked; float32 is JAX's (faster) default."""
+    import jax
+
+    enable_x64 = getattr(jax, "enable_x64", None)
+    if enable_x64 is None:  # older JAX
+        from jax.experimental import enable_x64
+    with enable_x64(name == "float64"):
+        yield
 
 
 def chain_method(platform: str, chains: int) -> str:
@@ -88,7 +117,7 @@ def sample_posterior(
 
     from cogfit.hierarchical import hierarchical_model
 
-    platform = select_device(settings.device)
+    platform = select_device(settings.device, log)
     method = chain_method(platform, settings.chains)
     device = jax.devices(platform)[0]
     log.info(
@@ -114,11 +143,11 @@ def sample_posterior(
         chain_method=method,
         progress_bar=False,
     )
-    with jax.default_device(device):
+    with jax.default_device(device), precision(settings.precision):
         args = (
             model,
             jax.device_put(data.choices, device),
-            jax.device_put(data.outcomes.astype(np.float32), device),
+            jax.device_put(data.outcomes.astype(settings.precision), device),
             jax.device_put(data.mask, device),
             jax.device_put(data.group_index, device),
             data.n_groups,
@@ -186,6 +215,8 @@ def to_inference_data(
     from cogfit.hierarchical import site_names
 
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    with precision(settings.precision):
+        log_lik = pointwise_log_lik(model, samples, data)
     dims: dict[str, list[str]] = {}
     for name in model.param_names:
         sites = site_names(name)
@@ -232,7 +263,7 @@ def to_inference_data(
     # log-likelihood group gets its own dims.
     idata.extend(
         az.from_dict(
-            log_likelihood={"choice": pointwise_log_lik(model, samples, data)},
+            log_likelihood={"choice": log_lik},
             coords={"participant": list(data.participants)},
             dims={"choice": ["participant"]},
         )
@@ -250,6 +281,7 @@ def to_inference_data(
         "device": str(timings["device"]),
         "platform": str(timings["platform"]),
         "chain_method": str(timings["chain_method"]),
+        "precision": settings.precision,
         "seed": settings.seed,
         "max_tree_depth": settings.max_tree_depth,
         "sampler_settings": json.dumps(asdict(settings)),

@@ -2,12 +2,13 @@
 
 from snakemake.utils import validate
 
-from cogfit.config import check_config
+from cogfit.config import check_config, fit_code_hash
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 check_config(config)
 
 RESULTS = config["results"]
+FIT_CODE_HASH = fit_code_hash()
 DATASETS = sorted(config["datasets"])
 
 
@@ -32,3 +33,9 @@ def all_diagnostics():
 def fit_gpus():
     """Fit jobs ask for a GPU unless the config pins them to the CPU."""
     return 0 if config["sampler"]["device"] == "cpu" else 1
+
+
+def fit_env():
+    """CUDA-enabled JAX for fits that may use a GPU; the plain CPU environment otherwise."""
+    cpu_only = config["sampler"]["device"] == "cpu"
+    return "../../envs/cogfit.yaml" if cpu_only else "../../envs/cogfit-cuda.yaml"
