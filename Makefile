@@ -9,7 +9,7 @@ CORES  ?= all
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run test lint report figures clean-results
+.PHONY: install run test lint report clean-results bench-devices
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,3 +36,6 @@ report: $(STAMP)
 
 clean-results:
 	rm -rf results .snakemake
+
+bench-devices: $(STAMP)
+	$(BIN)/python benchmarks/device_scaling.py

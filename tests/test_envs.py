@@ -39,4 +39,3 @@ def test_conda_env_pins_match_pyproject(env: str) -> None:
     for name, pin in expected.items():
         assert name in conda, f"{env} lacks {name} (pyproject pins {pin})"
         assert conda[name] == pin, f"{env}: {name}{conda[name]} but pyproject has {name}{pin}"
-
