@@ -89,3 +89,11 @@ def test_float64_fit_keeps_float64_draws() -> None:
     assert idata.log_likelihood["choice"].dtype == np.float64
     assert idata.posterior.attrs["precision"] == "float64"
     assert idata.posterior.attrs["platform"] == "cpu"
+
+
+def test_associative_scan_fit_samples_the_same_posterior_family() -> None:
+    """A real (tiny) NUTS run through the associative likelihood gives finite draws."""
+    settings = SamplerSettings(chains=1, warmup=30, samples=30, scan="associative")
+    idata = fit("rw_persev", _data(8, 40), settings, dataset="assoc")
+    assert np.isfinite(idata.posterior["kappa_mu"].values).all()
+    assert '"scan": "associative"' in idata.posterior.attrs["sampler_settings"]

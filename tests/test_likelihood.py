@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cogfit.errors import ConfigError
 from cogfit.likelihood import trial_log_probs
 from cogfit.models import REGISTRY
 
@@ -74,9 +75,14 @@ def random_params(model: str, n: int, rng: np.random.Generator) -> dict[str, np.
     return out
 
 
-@pytest.mark.parametrize("model", sorted(REGISTRY))
+SCANS = [("sequential", m) for m in sorted(REGISTRY)] + [
+    ("associative", m) for m in sorted(REGISTRY) if REGISTRY[m].linear is not None
+]
+
+
+@pytest.mark.parametrize(("scan", "model"), SCANS)
 @pytest.mark.parametrize("n_options", [2, 3])
-def test_loglik_matches_numpy_loop(model: str, n_options: int) -> None:
+def test_loglik_matches_numpy_loop(scan: str, model: str, n_options: int) -> None:
     rng = np.random.default_rng(hash((model, n_options)) % 2**32)
     n_p, n_t = 7, 60
     choices = rng.integers(0, n_options, (n_p, n_t))
@@ -94,6 +100,7 @@ def test_loglik_matches_numpy_loop(model: str, n_options: int) -> None:
             outcomes.astype(np.float32),
             mask,
             n_options,
+            scan,
         )
     )
     assert got.shape == (n_p, n_t)
@@ -115,3 +122,29 @@ def test_masked_trials_do_not_teach() -> None:
     noisy_o = np.where(mask, outcomes, 99.0).astype(np.float32)
     moved = np.asarray(trial_log_probs(model, params, noisy_c, noisy_o, mask, 2))
     np.testing.assert_allclose(moved, base, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("model", [m for m in sorted(REGISTRY) if REGISTRY[m].linear is not None])
+def test_associative_scan_equals_sequential(model: str) -> None:
+    """Long sequences with gaps: the parallel-prefix scan agrees with the sequential one."""
+    rng = np.random.default_rng(11)
+    n_p, n_t, k = 16, 400, 3
+    choices = rng.integers(0, k, (n_p, n_t)).astype(np.int32)
+    outcomes = rng.normal(0.3, 1.0, (n_p, n_t)).astype(np.float32)
+    mask = rng.random((n_p, n_t)) > 0.15
+    mask[:4, 250:] = False  # short participants padded at the end
+    params = {n: np.asarray(v, np.float32) for n, v in random_params(model, n_p, rng).items()}
+    args = (REGISTRY[model], params, choices, outcomes, mask, k)
+    seq = np.asarray(trial_log_probs(*args, scan="sequential"))
+    par = np.asarray(trial_log_probs(*args, scan="associative"))
+    np.testing.assert_array_equal(par[~mask], 0.0)
+    np.testing.assert_allclose(par, seq, rtol=1e-4, atol=1e-4)
+
+
+def test_associative_scan_refuses_nonlinear_models() -> None:
+    model = REGISTRY["rw_dual"]
+    assert model.linear is None  # the learning rate depends on the sign of V's error
+    params = {n: np.full(2, 0.5, np.float32) for n in model.param_names}
+    z = np.zeros((2, 3), np.int32)
+    with pytest.raises(ConfigError, match="associative"):
+        trial_log_probs(model, params, z, z.astype(np.float32), z.astype(bool), 2, "associative")

@@ -124,8 +124,15 @@ def test_snakemake_report_and_lint(pipeline: Path) -> None:
             lambda c: c["datasets"]["example"].update(priors={"gamma": {"sd_scale": 1.0}}),
             "gamma",
         ),
+        (lambda c: c["sampler"].update(scan="associative"), "rw_dual"),
     ],
-    ids=["unknown-key", "unknown-model", "bad-value", "prior-for-unknown-parameter"],
+    ids=[
+        "unknown-key",
+        "unknown-model",
+        "bad-value",
+        "prior-for-unknown-parameter",
+        "associative-scan-for-nonlinear-model",
+    ],
 )
 def test_bad_config_fails_before_any_job(tmp_path: Path, mutate, expected: str) -> None:  # noqa: ANN001
     work = make_workdir(tmp_path)

@@ -14,12 +14,18 @@ from cogfit.models import REGISTRY
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Fail before any job starts on unknown models or prior overrides that match nothing."""
+    scan = config.get("sampler", {}).get("scan", "sequential")
     for name, ds in config["datasets"].items():
         for model in ds["models"]:
             if model not in REGISTRY:
                 raise ConfigError(
                     f"datasets.{name}.models: unknown model {model!r}; "
                     f"known models: {sorted(REGISTRY)}"
+                )
+            if scan == "associative" and REGISTRY[model].linear is None:
+                raise ConfigError(
+                    f"sampler.scan is 'associative' but model {model!r} (datasets.{name}) has "
+                    "no affine state update; use scan: sequential"
                 )
         params = {p for m in ds["models"] for p in REGISTRY[m].param_names}
         for param in ds.get("priors") or {}:

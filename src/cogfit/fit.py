@@ -42,6 +42,7 @@ class SamplerSettings:
     seed: int = 2026
     device: str = "auto"  # auto | cpu | gpu
     precision: str = "float32"  # float32 | float64
+    scan: str = "sequential"  # sequential | associative (models with an affine update)
 
     def __post_init__(self) -> None:
         if self.device not in {"auto", "cpu", "gpu"}:
@@ -49,6 +50,10 @@ class SamplerSettings:
         if self.precision not in {"float32", "float64"}:
             raise ConfigError(
                 f"sampler.precision: expected float32 or float64, got {self.precision!r}"
+            )
+        if self.scan not in {"sequential", "associative"}:
+            raise ConfigError(
+                f"sampler.scan: expected sequential or associative, got {self.scan!r}"
             )
 
     @classmethod
@@ -152,6 +157,7 @@ def sample_posterior(
             jax.device_put(data.group_index, device),
             data.n_groups,
             data.n_options,
+            settings.scan,
         )
         rng = jax.random.PRNGKey(settings.seed)
         t0 = time.perf_counter()

@@ -61,6 +61,7 @@ def hierarchical_model(
     group_index: Array,
     n_groups: int,
     n_options: int,
+    scan: str = "sequential",
 ) -> None:
     """NumPyro model: hierarchical parameters for every spec, then the choice likelihood."""
     n_participants = choices.shape[0]
@@ -69,5 +70,5 @@ def hierarchical_model(
         spec.name: hierarchical_param(spec, n_participants, group_index, n_groups)
         for spec in model.params
     }
-    loglik = participant_log_lik(model, params, choices, outcomes, mask, n_options)
+    loglik = participant_log_lik(model, params, choices, outcomes, mask, n_options, scan)
     numpyro.factor("choice", loglik.sum())

@@ -12,7 +12,10 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
+from cogfit.errors import ConfigError
 from cogfit.models.base import Array, BehaviouralModel
+
+SCANS = ("sequential", "associative")
 
 
 def trial_log_probs(
@@ -22,11 +25,18 @@ def trial_log_probs(
     outcomes: Array,
     mask: Array,
     n_options: int,
+    scan: str = "sequential",
 ) -> Array:
     """Log probability of each observed choice, shape [P, T]; 0 on masked trials.
 
-    ``params`` maps each parameter name to a [P] array on the natural scale.
+    ``params`` maps each parameter name to a [P] array on the natural scale. ``scan``:
+    ``sequential`` (one time-major ``lax.scan``; every model) or ``associative`` (a
+    parallel-prefix scan of logarithmic depth; models with a :class:`LinearForm`).
     """
+    if scan == "associative":
+        return _associative_log_probs(model, dict(params), choices, outcomes, mask, n_options)
+    if scan != "sequential":
+        raise ConfigError(f"unknown scan {scan!r}; expected one of {list(SCANS)}")
     params = dict(params)
     state0 = jax.vmap(lambda p: model.init(p, n_options))(params)
     step = jax.vmap(model.step)
@@ -40,6 +50,46 @@ def trial_log_probs(
     return logp.T
 
 
+def _associative_log_probs(
+    model: BehaviouralModel,
+    params: dict[str, Array],
+    choices: Array,
+    outcomes: Array,
+    mask: Array,
+    n_options: int,
+) -> Array:
+    """All states at once: compose the per-trial affine maps with ``associative_scan``."""
+    if model.linear is None:
+        raise ConfigError(
+            f"model {model.name!r} has no linear (affine) state update, so it cannot use "
+            "scan: associative; use scan: sequential"
+        )
+    linear = model.linear
+    trials = (jnp.asarray(choices), jnp.asarray(outcomes), jnp.asarray(mask))
+    state0 = jax.vmap(lambda p: model.init(p, n_options))(params)  # leaves [P, ...]
+
+    def coefficients(p, trial):  # noqa: ANN001, ANN202
+        return linear.coefficients(p, trial, n_options)
+
+    # [P, T, ...] coefficients: vmap over trials (params fixed), then over participants
+    a, b = jax.vmap(jax.vmap(coefficients, in_axes=(None, 0)))(params, trials)
+
+    def compose(earlier, later):  # noqa: ANN001, ANN202
+        """(later o earlier)(S) = a2 * (a1 * S + b1) + b2."""
+        (a1, b1), (a2, b2) = earlier, later
+        a = jax.tree.map(jnp.multiply, a2, a1)
+        b = jax.tree.map(lambda x2, y1, y2: x2 * y1 + y2, a2, b1, b2)
+        return a, b
+
+    prefix_a, prefix_b = jax.lax.associative_scan(compose, (a, b), axis=1)
+    after = jax.tree.map(lambda pa, pb, s0: pa * s0[:, None] + pb, prefix_a, prefix_b, state0)
+    before = jax.tree.map(
+        lambda s0, s: jnp.concatenate([s0[:, None], s[:, :-1]], axis=1), state0, after
+    )
+    emit = jax.vmap(jax.vmap(linear.emit, in_axes=(0, None, 0)))
+    return emit(before, params, trials)
+
+
 def participant_log_lik(
     model: BehaviouralModel,
     params: Mapping[str, Array],
@@ -47,6 +97,7 @@ def participant_log_lik(
     outcomes: Array,
     mask: Array,
     n_options: int,
+    scan: str = "sequential",
 ) -> Array:
     """Summed log-likelihood of each participant's choices, shape [P]."""
-    return trial_log_probs(model, params, choices, outcomes, mask, n_options).sum(axis=-1)
+    return trial_log_probs(model, params, choices, outcomes, mask, n_options, scan).sum(axis=-1)

@@ -59,6 +59,20 @@ class ParamSpec:
 
 
 @dataclass(frozen=True)
+class LinearForm:
+    """A model whose state update is affine in the state given the observed data.
+
+    ``step(state, p, trial) == (A * state + B, emit(state, p, trial))`` elementwise, where
+    ``(A, B) = coefficients(p, trial, n_options)`` are pytrees shaped like the state and do
+    not depend on it. Then all states follow from an associative (parallel-prefix) scan
+    of the maps ``S -> A * S + B``, with logarithmic depth in the number of trials.
+    """
+
+    coefficients: Callable[[Params, Trial, int], tuple[State, State]]
+    emit: Callable[[State, Params, Trial], Array]
+
+
+@dataclass(frozen=True)
 class BehaviouralModel:
     """A model = parameter specs + ``init`` and ``step`` for ONE participant.
 
@@ -73,6 +87,7 @@ class BehaviouralModel:
     params: tuple[ParamSpec, ...]
     init: Callable[[Params, int], State]
     step: Callable[[State, Params, Trial], tuple[State, Array]]
+    linear: LinearForm | None = None
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -98,4 +113,5 @@ class BehaviouralModel:
 
 def softmax_logp(logits: Array, choice: Array) -> Array:
     """Log probability of ``choice`` under a softmax over ``logits``."""
-    return jax.nn.log_softmax(logits)[choice]
+    chosen = jnp.arange(logits.shape[-1]) == choice
+    return jnp.sum(jnp.where(chosen, logits, 0.0)) - jax.nn.logsumexp(logits)

@@ -12,7 +12,15 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from cogfit.models.base import Array, BehaviouralModel, Params, ParamSpec, Trial, softmax_logp
+from cogfit.models.base import (
+    Array,
+    BehaviouralModel,
+    LinearForm,
+    Params,
+    ParamSpec,
+    Trial,
+    softmax_logp,
+)
 
 KernelParams = tuple[Array, Array, Array, Array]  # alpha_pos, alpha_neg, beta, kappa
 DeltaState = tuple[Array, Array]  # values [K], last valid choice one-hot [K]
@@ -23,18 +31,42 @@ def delta_rule_init(n_options: int) -> DeltaState:
     return jnp.zeros(n_options), jnp.zeros(n_options)
 
 
-def delta_rule_step(state: DeltaState, kp: KernelParams, trial: Trial) -> tuple[DeltaState, Array]:
-    """One trial: score the choice under softmax(beta*V + kappa*last), then learn from it."""
+def delta_rule_emit(state: DeltaState, kp: KernelParams, trial: Trial) -> Array:
+    """log p(choice) under softmax(beta * V + kappa * last); 0 on a masked trial."""
     values, last = state
-    alpha_pos, alpha_neg, beta, kappa = kp
+    _, _, beta, kappa = kp
+    choice, _, valid = trial
+    return jnp.where(valid, softmax_logp(beta * values + kappa * last, choice), 0.0)
+
+
+def delta_rule_step(state: DeltaState, kp: KernelParams, trial: Trial) -> tuple[DeltaState, Array]:
+    """One trial: score the choice, then learn from its outcome."""
+    values, last = state
+    alpha_pos, alpha_neg, _, _ = kp
     choice, outcome, valid = trial
-    logp = softmax_logp(beta * values + kappa * last, choice)
-    chosen = jax.nn.one_hot(choice, values.shape[-1], dtype=values.dtype)
-    delta = outcome - values[choice]
+    chosen = (jnp.arange(values.shape[-1]) == choice).astype(values.dtype)
+    delta = outcome - jnp.sum(values * chosen)
     rate = jnp.where(delta >= 0, alpha_pos, alpha_neg)
-    values = values + jnp.where(valid, rate * delta, 0.0) * chosen
-    last = jnp.where(valid, chosen, last)
-    return (values, last), jnp.where(valid, logp, 0.0)
+    new_values = values + jnp.where(valid, rate * delta, 0.0) * chosen
+    new_last = jnp.where(valid, chosen, last)
+    return (new_values, new_last), delta_rule_emit(state, kp, trial)
+
+
+def delta_rule_coefficients(
+    kp: KernelParams, trial: Trial, n_options: int
+) -> tuple[DeltaState, DeltaState]:
+    """(A, B) of the affine update; valid only when alpha_pos == alpha_neg (one rate).
+
+    ``V' = (1 - a*m) * V + a*m*outcome`` and ``last' = (1 - valid) * last + m``, where
+    ``m`` is the one-hot of a valid choice.
+    """
+    alpha, _, _, _ = kp
+    choice, outcome, valid = trial
+    chosen = jax.nn.one_hot(choice, n_options) * valid
+    a_values = 1.0 - alpha * chosen
+    b_values = alpha * chosen * outcome
+    a_last = jnp.broadcast_to(1.0 - valid, (n_options,)).astype(a_values.dtype)
+    return (a_values, a_last), (b_values, chosen.astype(a_values.dtype))
 
 
 def _delta_rule_model(
@@ -42,14 +74,27 @@ def _delta_rule_model(
     description: str,
     params: tuple[ParamSpec, ...],
     to_kernel: Callable[[Params], KernelParams],
+    one_rate: bool,
 ) -> BehaviouralModel:
+    """Bind a variant's parameter mapping to the shared kernel.
+
+    ``one_rate``: the variant learns at one rate whatever the sign of the prediction
+    error, which makes its update affine in the values (see :class:`LinearForm`).
+    """
+
     def init(p: Params, n_options: int) -> DeltaState:
         return delta_rule_init(n_options)
 
     def step(state: DeltaState, p: Params, trial: Trial) -> tuple[DeltaState, Array]:
         return delta_rule_step(state, to_kernel(p), trial)
 
-    return BehaviouralModel(name, description, params, init, step)
+    linear = None
+    if one_rate:
+        linear = LinearForm(
+            coefficients=lambda p, trial, k: delta_rule_coefficients(to_kernel(p), trial, k),
+            emit=lambda state, p, trial: delta_rule_emit(state, to_kernel(p), trial),
+        )
+    return BehaviouralModel(name, description, params, init, step, linear)
 
 
 ALPHA = ParamSpec("alpha", "probit", description="learning rate (0-1)")
@@ -65,16 +110,19 @@ RW = _delta_rule_model(
     "Rescorla-Wagner learning with a softmax choice rule",
     (ALPHA, BETA),
     lambda p: (p["alpha"], p["alpha"], p["beta"], jnp.zeros_like(p["beta"])),
+    one_rate=True,
 )
 RW_DUAL = _delta_rule_model(
     "rw_dual",
     "Rescorla-Wagner with separate learning rates for positive and negative prediction errors",
     (ALPHA_POS, ALPHA_NEG, BETA),
     lambda p: (p["alpha_pos"], p["alpha_neg"], p["beta"], jnp.zeros_like(p["beta"])),
+    one_rate=False,
 )
 RW_PERSEV = _delta_rule_model(
     "rw_persev",
     "Rescorla-Wagner with a softmax that adds a perseveration bonus to the last choice",
     (ALPHA, BETA, KAPPA),
     lambda p: (p["alpha"], p["alpha"], p["beta"], p["kappa"]),
+    one_rate=True,
 )
