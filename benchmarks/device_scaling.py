@@ -47,30 +47,21 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import pandas as pd
 
-    from cogfit.data import TaskData
     from cogfit.fit import SamplerSettings, fit
-    from cogfit.simulate import reversal_schedule, simulate_bandit
+    from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 
     def phi(x: np.ndarray) -> np.ndarray:
         return 0.5 * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
 
-    def dataset(n_p: int, n_t: int) -> TaskData:
+    def dataset(n_p: int, n_t: int):  # noqa: ANN202
         rng = np.random.default_rng(n_p * 1000 + n_t)
         groups = np.arange(n_p) % 2
         params = {
             "alpha": phi(np.where(groups == 0, -0.2, -1.0) + 0.3 * rng.normal(size=n_p)),
             "beta": 20 * phi(-0.9 + 0.25 * rng.normal(size=n_p)),
         }
-        c, o, v = simulate_bandit("rw", params, reversal_schedule(n_t), rng, 0.03)
-        return TaskData(
-            tuple(f"p{i}" for i in range(n_p)),
-            ("a", "b"),
-            groups.astype(np.int32),
-            np.where(v, c, 0).astype(np.int32),
-            np.where(v, o, 0.0),
-            v,
-            2,
-        )
+        sim = simulate_bandit("rw", params, reversal_schedule(n_t), rng, 0.03)
+        return as_task_data(*sim, group_index=groups, groups=("a", "b"))
 
     def available(kind: str) -> bool:
         try:

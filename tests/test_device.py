@@ -12,7 +12,7 @@ from cogfit.errors import ConfigError
 from cogfit.fit import SamplerSettings, fit, precision, select_device
 from cogfit.hierarchical import hierarchical_model
 from cogfit.models import REGISTRY
-from cogfit.simulate import reversal_schedule, simulate_bandit
+from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 
 
 def _has_gpu() -> bool:
@@ -39,16 +39,8 @@ def test_bad_settings_are_refused() -> None:
 def _data(n_p: int = 30, n_t: int = 150, seed: int = 0) -> TaskData:
     rng = np.random.default_rng(seed)
     params = {"alpha": rng.uniform(0.1, 0.6, n_p), "beta": rng.uniform(1, 8, n_p)}
-    choices, outcomes, valid = simulate_bandit("rw", params, reversal_schedule(n_t), rng, 0.05)
-    return TaskData(
-        tuple(f"p{i}" for i in range(n_p)),
-        ("a", "b"),
-        (np.arange(n_p) % 2).astype(np.int32),
-        np.where(valid, choices, 0).astype(np.int32),
-        np.where(valid, outcomes, 0.0),
-        valid,
-        2,
-    )
+    sim = simulate_bandit("rw", params, reversal_schedule(n_t), rng, 0.05)
+    return as_task_data(*sim, group_index=np.arange(n_p) % 2, groups=("a", "b"))
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

@@ -8,9 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from cogfit.data import TaskData
 from cogfit.fit import SamplerSettings, fit
-from cogfit.simulate import reversal_schedule, simulate_bandit
+from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 
 PHI = np.vectorize(lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))))
 TRUE_MU = {"alpha": {"fast": -0.1, "slow": -1.0}, "beta": {"fast": -0.9, "slow": -0.9}}
@@ -32,14 +31,8 @@ def recovery_fit():  # noqa: ANN201
     choices, outcomes, valid = simulate_bandit(
         "rw", params, reversal_schedule(n_trials, p_high=0.8, reversal_every=50), rng, 0.03
     )
-    data = TaskData(
-        participants=tuple(f"p{i:02d}" for i in range(groups.size)),
-        groups=("fast", "slow"),
-        group_index=(groups == "slow").astype(np.int32),
-        choices=np.where(valid, choices, 0).astype(np.int32),
-        outcomes=np.where(valid, outcomes, 0.0),
-        mask=valid,
-        n_options=2,
+    data = as_task_data(
+        choices, outcomes, valid, group_index=groups == "slow", groups=("fast", "slow")
     )
     settings = SamplerSettings(chains=2, warmup=400, samples=400, seed=7, device="cpu")
     return fit("rw", data, settings, dataset="recovery"), params

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cogfit.data import TaskData
+
 # model name -> the parameters it takes (each an array of shape [P])
 MODEL_PARAMS: dict[str, tuple[str, ...]] = {
     "rw": ("alpha", "beta"),
@@ -153,8 +155,35 @@ def reversal_schedule(
     return probs
 
 
+def as_task_data(
+    choices: np.ndarray,
+    outcomes: np.ndarray,
+    valid: np.ndarray,
+    group_index: np.ndarray | None = None,
+    groups: tuple[str, ...] = ("all",),
+    n_options: int = 2,
+) -> TaskData:
+    """Package :func:`simulate_bandit` output as the padded arrays a fit reads.
+
+    Participants are named ``p0``, ``p1``, ...; missed cells are zeroed and masked.
+    """
+    n_participants = choices.shape[0]
+    if group_index is None:
+        group_index = np.zeros(n_participants, dtype=np.int32)
+    return TaskData(
+        participants=tuple(f"p{i}" for i in range(n_participants)),
+        groups=tuple(groups),
+        group_index=np.asarray(group_index, dtype=np.int32),
+        choices=np.where(valid, choices, 0).astype(np.int32),
+        outcomes=np.where(valid, outcomes, 0.0),
+        mask=np.asarray(valid, dtype=bool),
+        n_options=n_options,
+    )
+
+
 __all__ = [
     "MODEL_PARAMS",
+    "as_task_data",
     "choice_probabilities",
     "reversal_schedule",
     "simulate_bandit",
