@@ -9,7 +9,7 @@ CORES  ?= all
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run test lint report clean-results bench-devices
+.PHONY: install run test lint report clean-results bench bench-devices
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,3 +39,8 @@ clean-results:
 
 bench-devices: $(STAMP)
 	$(BIN)/python benchmarks/device_scaling.py
+
+# cogfit vs tutorial NumPyro vs Stan (PyStan from the optional "bench" extra)
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/bench.py

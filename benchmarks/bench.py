@@ -1,0 +1,283 @@
+"""cogfit vs the tutorial NumPyro baseline vs Stan, side by side in one run.
+
+    python benchmarks/bench.py [--sizes 20x100 200x200 1000x200 10000x200]
+                               [--methods cogfit baseline stan] [--max-stan-seconds 1800]
+
+Every method fits the same hierarchical Rescorla-Wagner model (non-centred, one group,
+same priors and links) to the same simulated data with 4 chains x (1000 warm-up + 1000
+draws). Each (method, size) runs in its own process so peak memory is its own. Recorded:
+build/compile time, sampling time, minimum bulk ESS over the group-level parameters,
+ESS/s with and without compile time, gradient time per trial (measured directly for the
+JAX methods; for Stan derived from sampling time / leapfrog steps), peak RSS and the
+group-level posterior means; ratios are against cogfit of the same size. Stan is skipped
+with a message where PyStan is missing or where its estimated time exceeds the limit;
+10000x200 is skipped without a GPU. Writes benchmarks/results/bench.{parquet,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+GROUP_PARAMS = ("alpha_mu", "alpha_sigma", "beta_mu", "beta_sigma")
+STAN_S_PER_TRIAL = 0.04  # ~1600 s for 200x200 on a 2-core VM: for the skip estimate only
+
+
+def simulate(n_p: int, n_t: int):  # noqa: ANN201
+    """The same data for every method: known parameters, 3% missed responses."""
+    import numpy as np
+
+    from cogfit.simulate import reversal_schedule, simulate_bandit
+
+    rng = np.random.default_rng(1000 * n_p + n_t)
+    z = rng.normal(size=(2, n_p))
+    phi = np.vectorize(lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))))
+    params = {"alpha": phi(-0.5 + 0.3 * z[0]), "beta": 20 * phi(-0.9 + 0.25 * z[1])}
+    return simulate_bandit("rw", params, reversal_schedule(n_t), rng, 0.03)
+
+
+def summarise(idata, names: dict[str, str]) -> dict:  # noqa: ANN001
+    """Minimum bulk ESS and posterior means of the group-level parameters."""
+    import arviz as az
+
+    out, ess = {}, []
+    for ours, theirs in names.items():
+        draws = idata.posterior[theirs]
+        ess.append(float(az.ess(draws.values.reshape(draws.sizes["chain"], -1), method="bulk")))
+        out[f"mean_{ours}"] = float(draws.mean())
+    out["min_bulk_ess"] = min(ess)
+    return out
+
+
+def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
+    from cogfit.fit import configure_host_devices
+
+    configure_host_devices(args.chains)
+    import jax
+    import numpy as np
+
+    sys.path.insert(0, str(HERE))
+    from gradient import time_gradient
+
+    from cogfit.hierarchical import hierarchical_model
+    from cogfit.models import REGISTRY
+
+    choices, outcomes, valid = simulate(n_p, n_t)
+    c = np.where(valid, choices, 0).astype(np.int32)
+    o = np.where(valid, outcomes, 0.0).astype(np.float32)
+    row: dict = {"device": str(jax.devices()[0])}
+    if method == "cogfit":
+        from cogfit.fit import SamplerSettings, fit
+        from cogfit.simulate import as_task_data
+
+        settings = SamplerSettings(
+            chains=args.chains, warmup=args.warmup, samples=args.samples, seed=args.seed
+        )
+        t0 = time.perf_counter()
+        idata = fit("rw", as_task_data(choices, outcomes, valid), settings, dataset="bench")
+        total = time.perf_counter() - t0
+        row["sampling_s"] = float(idata.posterior.attrs["sampling_s"])
+        row["build_s"] = total - row["sampling_s"]  # compile + warm-up + packaging
+        idata = idata.sel(group="all")
+        grad_args = (REGISTRY["rw"], c, o, valid, np.zeros(n_p, np.int32), 1, 2)
+        grad_model = hierarchical_model
+    else:
+        from baseline_numpyro import model
+        from numpyro.infer import MCMC, NUTS
+
+        mcmc = MCMC(
+            NUTS(model),
+            num_warmup=args.warmup,
+            num_samples=args.samples,
+            num_chains=args.chains,
+            chain_method="parallel" if jax.local_device_count() >= args.chains else "sequential",
+            progress_bar=False,
+        )
+        key = jax.random.PRNGKey(args.seed)
+        t0 = time.perf_counter()
+        mcmc.warmup(key, c, o, valid, extra_fields=("num_steps",))
+        jax.block_until_ready(mcmc.post_warmup_state)
+        t1 = time.perf_counter()
+        mcmc.run(mcmc.post_warmup_state.rng_key, c, o, valid)
+        jax.block_until_ready(mcmc.get_samples())
+        t2 = time.perf_counter()
+        import arviz as az
+
+        idata = az.from_numpyro(mcmc, log_likelihood=False)
+        row.update(build_s=t1 - t0, sampling_s=t2 - t1)
+        grad_args, grad_model = (c, o, valid), model
+    row["grad_ns_per_trial"] = 1e9 * time_gradient(grad_model, grad_args, 50) / (n_p * n_t)
+    row.update(summarise(idata, {p: p for p in GROUP_PARAMS}))
+    return row
+
+
+def run_stan(n_p: int, n_t: int, args: argparse.Namespace) -> dict:
+    import arviz as az
+    import numpy as np
+    import stan
+
+    choices, outcomes, valid = simulate(n_p, n_t)
+    data = {
+        "P": n_p,
+        "T": n_t,
+        "K": 2,
+        "choice": (np.where(valid, choices, 0) + 1).tolist(),
+        "outcome": np.where(valid, outcomes, 0.0).tolist(),
+        "valid": valid.astype(int).tolist(),
+    }
+    code = (HERE / "rw_hierarchical.stan").read_text()
+    t0 = time.perf_counter()
+    posterior = stan.build(code, data=data, random_seed=args.seed)
+    t1 = time.perf_counter()
+    fit = posterior.sample(num_chains=args.chains, num_warmup=args.warmup, num_samples=args.samples)
+    t2 = time.perf_counter()
+    idata = az.from_pystan(posterior=fit)
+    steps = float(idata.sample_stats["n_steps"].sum())
+    # warm-up steps are not reported: scale sampling time by the kept draws' steps
+    cores = min(args.chains, os.cpu_count() or 1)
+    row = {"device": "cpu (Stan)", "build_s": t1 - t0, "sampling_s": t2 - t1}
+    row["grad_ns_per_trial"] = 1e9 * (t2 - t1) * cores / (2 * steps) / (n_p * n_t)
+    row.update(summarise(idata, {p: p for p in GROUP_PARAMS}))
+    return row
+
+
+def worker(method: str, size: str, args: argparse.Namespace) -> None:
+    n_p, n_t = (int(x) for x in size.split("x"))
+    row = run_stan(n_p, n_t, args) if method == "stan" else run_jax(method, n_p, n_t, args)
+    row["peak_rss_mb"] = (
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        / 1024
+    )
+    print("RESULT " + json.dumps(row), flush=True)
+
+
+def skip_reason(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> str | None:
+    if method == "stan":
+        try:
+            import stan  # noqa: F401
+        except ImportError:
+            return "PyStan is not installed (pip install -e '.[bench]')"
+        estimate = STAN_S_PER_TRIAL * n_p * n_t
+        if estimate > args.max_stan_seconds:
+            return f"Stan would take about {estimate / 60:.0f} min (> --max-stan-seconds)"
+    if n_p * n_t >= 1_000_000:
+        import jax
+
+        try:
+            jax.devices("gpu")
+        except RuntimeError:
+            return "sizes of a million trials and more run on a GPU only"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--sizes", nargs="+", default=["20x100", "200x200", "1000x200", "10000x200"])
+    p.add_argument("--methods", nargs="+", default=["cogfit", "baseline", "stan"])
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--warmup", type=int, default=1000)
+    p.add_argument("--samples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--max-stan-seconds", type=float, default=1800)
+    p.add_argument("--worker", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        worker(*args.worker, args)
+        return 0
+
+    import pandas as pd
+
+    rows = []
+    passthrough = [f"--{k}={getattr(args, k)}" for k in ("chains", "warmup", "samples", "seed")]
+    for size in args.sizes:
+        n_p, n_t = (int(x) for x in size.split("x"))
+        for method in args.methods:
+            reason = skip_reason(method, n_p, n_t, args)
+            if reason:
+                print(f"{size} {method}: skipped: {reason}", flush=True)
+                continue
+            cmd = [sys.executable, __file__, "--worker", method, size, *passthrough]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+            if proc.returncode != 0 or not lines:
+                print(f"{size} {method}: FAILED\n{proc.stderr[-2000:]}", flush=True)
+                continue
+            row = {"participants": n_p, "trials": n_t, "method": method}
+            row.update(json.loads(lines[-1][len("RESULT ") :]))
+            row["ess_per_s"] = row["min_bulk_ess"] / row["sampling_s"]
+            row["ess_per_s_total"] = row["min_bulk_ess"] / (row["sampling_s"] + row["build_s"])
+            rows.append(row)
+            print(
+                f"{size} {method}: build {row['build_s']:.1f}s sampling {row['sampling_s']:.1f}s "
+                f"min ESS {row['min_bulk_ess']:.0f} -> {row['ess_per_s_total']:.2f} ESS/s "
+                f"(compile incl.), gradient {row['grad_ns_per_trial']:.1f} ns/trial, "
+                f"peak {row['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+    if not rows:
+        return 1
+    table = pd.DataFrame(rows)
+    ref = table[table["method"] == "cogfit"].set_index(["participants", "trials"])
+    for col in ("ess_per_s", "ess_per_s_total", "grad_ns_per_trial"):
+        base = table.set_index(["participants", "trials"]).index.map(ref[col].get)
+        ratio = base.to_numpy(dtype=float) / table[col].to_numpy(dtype=float)
+        table[f"cogfit_x_{col}"] = 1 / ratio if col == "grad_ns_per_trial" else ratio
+    table["date"] = time.strftime("%Y-%m-%d")
+    RESULTS.mkdir(exist_ok=True)
+    table.to_parquet(RESULTS / "bench.parquet", index=False)
+    cols = [
+        "participants",
+        "trials",
+        "method",
+        "build_s",
+        "sampling_s",
+        "min_bulk_ess",
+        "ess_per_s",
+        "ess_per_s_total",
+        "grad_ns_per_trial",
+        "peak_rss_mb",
+        "cogfit_x_ess_per_s_total",
+        "cogfit_x_grad_ns_per_trial",
+        "mean_alpha_mu",
+        "mean_beta_mu",
+    ]
+    md = table[cols].round(3).to_markdown(index=False)
+    (RESULTS / "bench.md").write_text(
+        "cogfit_x_*: how many times cogfit beats the row's method (cogfit rows: 1).\n\n" + md + "\n"
+    )
+    print(md)
+    plot(table, RESULTS / "bench.png")
+    return 0
+
+
+def plot(table, path: Path) -> None:  # noqa: ANN001
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, rows in table.groupby("method"):
+        trials = rows["participants"] * rows["trials"]
+        ax.loglog(trials, rows["ess_per_s_total"], "o-", label=method)
+    ax.set_xlabel("trials in the dataset (participants x trials)")
+    ax.set_ylabel("min bulk ESS / s (compile included)")
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
