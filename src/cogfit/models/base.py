@@ -113,5 +113,8 @@ class BehaviouralModel:
 
 def softmax_logp(logits: Array, choice: Array) -> Array:
     """Log probability of ``choice`` under a softmax over ``logits``."""
+    if logits.shape[-1] == 2:  # static: two options reduce to a logistic, far fewer ops
+        diff = logits[1] - logits[0]
+        return jax.nn.log_sigmoid(jnp.where(choice == 1, diff, -diff))
     chosen = jnp.arange(logits.shape[-1]) == choice
     return jnp.sum(jnp.where(chosen, logits, 0.0)) - jax.nn.logsumexp(logits)
