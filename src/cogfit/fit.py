@@ -16,10 +16,15 @@ import numpy as np
 
 from cogfit.data import TaskData, data_hash, task_data_from_trials
 from cogfit.errors import ConfigError
+from cogfit.likelihood import SCANS
 from cogfit.models import BehaviouralModel, get_model
 from cogfit.settings import settings_from_mapping
 
 LOG = logging.getLogger("cogfit.fit")
+DEVICES = ("auto", "cpu", "gpu")
+PRECISIONS = ("float32", "float64")
+#: the sampler settings that take one of a few words, and those words
+CHOICES = {"device": DEVICES, "precision": PRECISIONS, "scan": SCANS}
 EXTRA_FIELDS = (
     "diverging",
     "num_steps",
@@ -45,16 +50,10 @@ class SamplerSettings:
     scan: str = "sequential"  # sequential | associative (models with an affine update)
 
     def __post_init__(self) -> None:
-        if self.device not in {"auto", "cpu", "gpu"}:
-            raise ConfigError(f"sampler.device: expected auto, cpu or gpu, got {self.device!r}")
-        if self.precision not in {"float32", "float64"}:
-            raise ConfigError(
-                f"sampler.precision: expected float32 or float64, got {self.precision!r}"
-            )
-        if self.scan not in {"sequential", "associative"}:
-            raise ConfigError(
-                f"sampler.scan: expected sequential or associative, got {self.scan!r}"
-            )
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"sampler.{name}: expected one of {list(allowed)}, got {value!r}")
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> SamplerSettings:
@@ -72,8 +71,8 @@ def select_device(requested: str, log: logging.Logger = LOG) -> str:
     """Resolve ``auto`` to the platform JAX sees; refuse ``gpu`` where there is none."""
     import jax
 
-    if requested not in {"auto", "cpu", "gpu"}:
-        raise ConfigError(f"sampler.device: expected auto, cpu or gpu, got {requested!r}")
+    if requested not in DEVICES:
+        raise ConfigError(f"sampler.device: expected one of {list(DEVICES)}, got {requested!r}")
     try:
         gpus = jax.devices("gpu")
     except RuntimeError:

@@ -8,6 +8,7 @@ per participant.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -33,12 +34,12 @@ def trial_log_probs(
     ``sequential`` (one time-major ``lax.scan``; every model) or ``associative`` (a
     parallel-prefix scan of logarithmic depth; models with a :class:`LinearForm`).
     """
+    params = dict(params)
     if scan == "associative":
-        return _associative_log_probs(model, dict(params), choices, outcomes, mask, n_options)
+        return _associative_log_probs(model, params, choices, outcomes, mask, n_options)
     if scan != "sequential":
         raise ConfigError(f"unknown scan {scan!r}; expected one of {list(SCANS)}")
-    params = dict(params)
-    state0 = jax.vmap(lambda p: model.init(p, n_options))(params)
+    state0 = _initial_states(model, params, n_options)
     step = jax.vmap(model.step)
 
     def body(state, xs):  # noqa: ANN001, ANN202
@@ -48,6 +49,11 @@ def trial_log_probs(
     xs = (jnp.asarray(choices).T, jnp.asarray(outcomes).T, jnp.asarray(mask).T)
     _, logp = jax.lax.scan(body, state0, xs)
     return logp.T
+
+
+def _initial_states(model: BehaviouralModel, params: dict[str, Array], n_options: int) -> Any:
+    """Every participant's state before the first trial (leaves [P, ...])."""
+    return jax.vmap(lambda p: model.init(p, n_options))(params)
 
 
 def _associative_log_probs(
@@ -66,7 +72,7 @@ def _associative_log_probs(
         )
     linear = model.linear
     trials = (jnp.asarray(choices), jnp.asarray(outcomes), jnp.asarray(mask))
-    state0 = jax.vmap(lambda p: model.init(p, n_options))(params)  # leaves [P, ...]
+    state0 = _initial_states(model, params, n_options)  # leaves [P, ...]
 
     def coefficients(p, trial):  # noqa: ANN001, ANN202
         return linear.coefficients(p, trial, n_options)
