@@ -1,8 +1,10 @@
-"""Run a behavioural model over a padded dataset: vmap over participants, scan over trials.
+"""Run a behavioural model over a padded dataset: the state recursion, then the scores.
 
-The scan is time-major (one ``lax.scan`` over trials carrying every participant's state),
-which keeps the per-trial loop overhead paid once for all participants rather than once
-per participant.
+The sequential scan is time-major (one ``lax.scan`` over trials carrying every
+participant's state), so the per-trial loop overhead is paid once for all participants,
+and it scores each trial inside the loop (stacking the states to score them afterwards
+moves more memory than it saves). Models with an affine update can replace the loop with
+a parallel-prefix scan of logarithmic depth, which yields every trial's state at once.
 """
 
 from __future__ import annotations
@@ -35,20 +37,22 @@ def trial_log_probs(
     parallel-prefix scan of logarithmic depth; models with a :class:`LinearForm`).
     """
     params = dict(params)
-    if scan == "associative":
-        return _associative_log_probs(model, params, choices, outcomes, mask, n_options)
-    if scan != "sequential":
+    # time-major trials: leaves [T, P]
+    trials = (jnp.asarray(choices).T, jnp.asarray(outcomes).T, jnp.asarray(mask).T)
+    if scan == "sequential":
+        step = jax.vmap(model.step)
+
+        def body(state, trial):  # noqa: ANN001, ANN202
+            return step(state, params, trial)
+
+        _, logp = jax.lax.scan(body, _initial_states(model, params, n_options), trials)
+        return logp.T
+    if scan != "associative":
         raise ConfigError(f"unknown scan {scan!r}; expected one of {list(SCANS)}")
-    state0 = _initial_states(model, params, n_options)
-    step = jax.vmap(model.step)
-
-    def body(state, xs):  # noqa: ANN001, ANN202
-        state, logp = step(state, params, xs)
-        return state, logp
-
-    xs = (jnp.asarray(choices).T, jnp.asarray(outcomes).T, jnp.asarray(mask).T)
-    _, logp = jax.lax.scan(body, state0, xs)
-    return logp.T
+    before = _associative_states(model, params, trials, n_options)
+    # every (trial, participant) scored at once: vmap over trials, then participants
+    emit = jax.vmap(jax.vmap(model.emit), in_axes=(0, None, 0))
+    return emit(before, params, trials).T
 
 
 def _initial_states(model: BehaviouralModel, params: dict[str, Array], n_options: int) -> Any:
@@ -56,29 +60,23 @@ def _initial_states(model: BehaviouralModel, params: dict[str, Array], n_options
     return jax.vmap(lambda p: model.init(p, n_options))(params)
 
 
-def _associative_log_probs(
-    model: BehaviouralModel,
-    params: dict[str, Array],
-    choices: Array,
-    outcomes: Array,
-    mask: Array,
-    n_options: int,
-) -> Array:
-    """All states at once: compose the per-trial affine maps with ``associative_scan``."""
+def _associative_states(
+    model: BehaviouralModel, params: dict[str, Array], trials: tuple, n_options: int
+) -> Any:
+    """The state before each trial (leaves [T, P, ...]) by composing the per-trial affine
+    maps with ``associative_scan``."""
     if model.linear is None:
         raise ConfigError(
             f"model {model.name!r} has no linear (affine) state update, so it cannot use "
             "scan: associative; use scan: sequential"
         )
     linear = model.linear
-    trials = (jnp.asarray(choices), jnp.asarray(outcomes), jnp.asarray(mask))
-    state0 = _initial_states(model, params, n_options)  # leaves [P, ...]
 
     def coefficients(p, trial):  # noqa: ANN001, ANN202
         return linear.coefficients(p, trial, n_options)
 
-    # [P, T, ...] coefficients: vmap over trials (params fixed), then over participants
-    a, b = jax.vmap(jax.vmap(coefficients, in_axes=(None, 0)))(params, trials)
+    # [T, P, ...] coefficients: vmap over participants, then over trials (params fixed)
+    a, b = jax.vmap(jax.vmap(coefficients), in_axes=(None, 0))(params, trials)
 
     def compose(earlier, later):  # noqa: ANN001, ANN202
         """(later o earlier)(S) = a2 * (a1 * S + b1) + b2."""
@@ -87,13 +85,10 @@ def _associative_log_probs(
         b = jax.tree.map(lambda x2, y1, y2: x2 * y1 + y2, a2, b1, b2)
         return a, b
 
-    prefix_a, prefix_b = jax.lax.associative_scan(compose, (a, b), axis=1)
-    after = jax.tree.map(lambda pa, pb, s0: pa * s0[:, None] + pb, prefix_a, prefix_b, state0)
-    before = jax.tree.map(
-        lambda s0, s: jnp.concatenate([s0[:, None], s[:, :-1]], axis=1), state0, after
-    )
-    emit = jax.vmap(jax.vmap(linear.emit, in_axes=(0, None, 0)))
-    return emit(before, params, trials)
+    prefix_a, prefix_b = jax.lax.associative_scan(compose, (a, b), axis=0)
+    state0 = _initial_states(model, params, n_options)  # leaves [P, ...]
+    after = jax.tree.map(lambda pa, pb, s0: pa * s0 + pb, prefix_a, prefix_b, state0)
+    return jax.tree.map(lambda s0, s: jnp.concatenate([s0[None], s[:-1]], axis=0), state0, after)
 
 
 def participant_log_lik(

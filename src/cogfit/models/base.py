@@ -62,32 +62,39 @@ class ParamSpec:
 class LinearForm:
     """A model whose state update is affine in the state given the observed data.
 
-    ``step(state, p, trial) == (A * state + B, emit(state, p, trial))`` elementwise, where
-    ``(A, B) = coefficients(p, trial, n_options)`` are pytrees shaped like the state and do
-    not depend on it. Then all states follow from an associative (parallel-prefix) scan
-    of the maps ``S -> A * S + B``, with logarithmic depth in the number of trials.
+    ``update(state, p, trial) == A * state + B`` elementwise, where ``(A, B) =
+    coefficients(p, trial, n_options)`` are pytrees shaped like the state and do not
+    depend on it. Then all states follow from an associative (parallel-prefix) scan of the
+    maps ``S -> A * S + B``, with logarithmic depth in the number of trials.
     """
 
     coefficients: Callable[[Params, Trial, int], tuple[State, State]]
-    emit: Callable[[State, Params, Trial], Array]
 
 
 @dataclass(frozen=True)
 class BehaviouralModel:
-    """A model = parameter specs + ``init`` and ``step`` for ONE participant.
+    """A model = parameter specs + ``init``, ``update`` and ``emit`` for ONE participant.
 
-    ``init(params, n_options) -> state`` and ``step(state, params, trial) -> (state, logp)``
-    are pure JAX functions on scalars; :mod:`cogfit.likelihood` vmaps them over
-    participants and scans them over trials. ``step`` must return logp = 0 and leave the
-    state unchanged when ``valid`` is False (a missed or padding trial).
+    ``init(params, n_options) -> state`` is the state before the first trial;
+    ``update(state, params, trial) -> state`` learns from one trial; ``emit(state, params,
+    trial) -> logp`` scores the trial's choice given the state before it. All are pure JAX
+    functions on scalars. Keeping learning and scoring apart lets :mod:`cogfit.likelihood`
+    run only the recursion in the (sequential) loop and score every trial of every
+    participant at once afterwards. ``update`` must leave the state unchanged and ``emit``
+    return 0 when ``valid`` is False (a missed or padding trial).
     """
 
     name: str
     description: str
     params: tuple[ParamSpec, ...]
     init: Callable[[Params, int], State]
-    step: Callable[[State, Params, Trial], tuple[State, Array]]
+    update: Callable[[State, Params, Trial], State]
+    emit: Callable[[State, Params, Trial], Array]
     linear: LinearForm | None = None
+
+    def step(self, state: State, params: Params, trial: Trial) -> tuple[State, Array]:
+        """One trial: score the choice, then learn from its outcome."""
+        return self.update(state, params, trial), self.emit(state, params, trial)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -103,7 +110,7 @@ class BehaviouralModel:
     def spec_hash(self) -> str:
         """Hash of the parameter specs and the step code: changes when the model does."""
         h = hashlib.sha256(repr(self.params).encode())
-        for fn in (self.init, self.step):
+        for fn in (self.init, self.update, self.emit):
             try:
                 h.update(inspect.getsource(getattr(fn, "func", fn)).encode())
             except (OSError, TypeError):

@@ -2,7 +2,9 @@
 
 One kernel serves every variant: separate learning rates for positive and negative
 prediction errors, and a perseveration bonus for repeating the last valid choice. A
-variant only says which of its parameters feed which kernel slot.
+variant only says which of its parameters feed which kernel slot. A slot a variant does
+not use is decided statically (one learning rate passed twice, ``kappa=None``), so its
+arithmetic and state never reach the compiled loop.
 """
 
 from __future__ import annotations
@@ -22,13 +24,16 @@ from cogfit.models.base import (
     softmax_logp,
 )
 
-KernelParams = tuple[Array, Array, Array, Array]  # alpha_pos, alpha_neg, beta, kappa
-DeltaState = tuple[Array, Array]  # values [K], last valid choice one-hot [K]
+# alpha_pos, alpha_neg (the same array for one rate), beta, kappa (None: no perseveration)
+KernelParams = tuple[Array, Array, Array, Array | None]
+# values [K], last valid choice one-hot [K] (None without perseveration)
+DeltaState = tuple[Array, Array | None]
 
 
-def delta_rule_init(n_options: int) -> DeltaState:
+def delta_rule_init(kp: KernelParams, n_options: int) -> DeltaState:
     """Values start at 0 and there is no previous choice."""
-    return jnp.zeros(n_options), jnp.zeros(n_options)
+    last = None if kp[3] is None else jnp.zeros(n_options)
+    return jnp.zeros(n_options), last
 
 
 def delta_rule_emit(state: DeltaState, kp: KernelParams, trial: Trial) -> Array:
@@ -36,20 +41,21 @@ def delta_rule_emit(state: DeltaState, kp: KernelParams, trial: Trial) -> Array:
     values, last = state
     _, _, beta, kappa = kp
     choice, _, valid = trial
-    return jnp.where(valid, softmax_logp(beta * values + kappa * last, choice), 0.0)
+    logits = beta * values if kappa is None else beta * values + kappa * last
+    return jnp.where(valid, softmax_logp(logits, choice), 0.0)
 
 
-def delta_rule_step(state: DeltaState, kp: KernelParams, trial: Trial) -> tuple[DeltaState, Array]:
-    """One trial: score the choice, then learn from its outcome."""
+def delta_rule_update(state: DeltaState, kp: KernelParams, trial: Trial) -> DeltaState:
+    """Learn from one trial: move the chosen value towards the outcome."""
     values, last = state
     alpha_pos, alpha_neg, _, _ = kp
     choice, outcome, valid = trial
     chosen = (jnp.arange(values.shape[-1]) == choice).astype(values.dtype)
     delta = outcome - jnp.sum(values * chosen)
-    rate = jnp.where(delta >= 0, alpha_pos, alpha_neg)
+    rate = alpha_pos if alpha_pos is alpha_neg else jnp.where(delta >= 0, alpha_pos, alpha_neg)
     new_values = values + jnp.where(valid, rate * delta, 0.0) * chosen
-    new_last = jnp.where(valid, chosen, last)
-    return (new_values, new_last), delta_rule_emit(state, kp, trial)
+    new_last = None if last is None else jnp.where(valid, chosen, last)
+    return new_values, new_last
 
 
 def delta_rule_coefficients(
@@ -65,6 +71,8 @@ def delta_rule_coefficients(
     chosen = jax.nn.one_hot(choice, n_options) * valid
     a_values = 1.0 - alpha * chosen
     b_values = alpha * chosen * outcome
+    if kp[3] is None:
+        return (a_values, None), (b_values, None)
     a_last = jnp.broadcast_to(1.0 - valid, (n_options,)).astype(a_values.dtype)
     return (a_values, a_last), (b_values, chosen.astype(a_values.dtype))
 
@@ -83,18 +91,18 @@ def _delta_rule_model(
     """
 
     def init(p: Params, n_options: int) -> DeltaState:
-        return delta_rule_init(n_options)
+        return delta_rule_init(to_kernel(p), n_options)
 
-    def step(state: DeltaState, p: Params, trial: Trial) -> tuple[DeltaState, Array]:
-        return delta_rule_step(state, to_kernel(p), trial)
+    def update(state: DeltaState, p: Params, trial: Trial) -> DeltaState:
+        return delta_rule_update(state, to_kernel(p), trial)
+
+    def emit(state: DeltaState, p: Params, trial: Trial) -> Array:
+        return delta_rule_emit(state, to_kernel(p), trial)
 
     linear = None
     if one_rate:
-        linear = LinearForm(
-            coefficients=lambda p, trial, k: delta_rule_coefficients(to_kernel(p), trial, k),
-            emit=lambda state, p, trial: delta_rule_emit(state, to_kernel(p), trial),
-        )
-    return BehaviouralModel(name, description, params, init, step, linear)
+        linear = LinearForm(lambda p, trial, k: delta_rule_coefficients(to_kernel(p), trial, k))
+    return BehaviouralModel(name, description, params, init, update, emit, linear)
 
 
 ALPHA = ParamSpec("alpha", "probit", description="learning rate (0-1)")
@@ -109,14 +117,14 @@ RW = _delta_rule_model(
     "rw",
     "Rescorla-Wagner learning with a softmax choice rule",
     (ALPHA, BETA),
-    lambda p: (p["alpha"], p["alpha"], p["beta"], jnp.zeros_like(p["beta"])),
+    lambda p: (p["alpha"], p["alpha"], p["beta"], None),
     one_rate=True,
 )
 RW_DUAL = _delta_rule_model(
     "rw_dual",
     "Rescorla-Wagner with separate learning rates for positive and negative prediction errors",
     (ALPHA_POS, ALPHA_NEG, BETA),
-    lambda p: (p["alpha_pos"], p["alpha_neg"], p["beta"], jnp.zeros_like(p["beta"])),
+    lambda p: (p["alpha_pos"], p["alpha_neg"], p["beta"], None),
     one_rate=False,
 )
 RW_PERSEV = _delta_rule_model(
