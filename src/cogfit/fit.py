@@ -23,8 +23,9 @@ from cogfit.settings import settings_from_mapping
 LOG = logging.getLogger("cogfit.fit")
 DEVICES = ("auto", "cpu", "gpu")
 PRECISIONS = ("float32", "float64")
+INITS = ("advi", "uniform")
 #: the sampler settings that take one of a few words, and those words
-CHOICES = {"device": DEVICES, "precision": PRECISIONS, "scan": SCANS}
+CHOICES = {"device": DEVICES, "precision": PRECISIONS, "scan": SCANS, "init": INITS}
 EXTRA_FIELDS = (
     "diverging",
     "num_steps",
@@ -48,6 +49,7 @@ class SamplerSettings:
     device: str = "auto"  # auto | cpu | gpu
     precision: str = "float32"  # float32 | float64
     scan: str = "sequential"  # sequential | associative (models with an affine update)
+    init: str = "advi"  # advi (start points + metric from a short ADVI fit) | uniform
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -119,7 +121,8 @@ def sample_posterior(
     import jax
     from numpyro.infer import MCMC, NUTS, init_to_uniform
 
-    from cogfit.hierarchical import hierarchical_model
+    from cogfit.hierarchical import hierarchical_model, prior_median_point
+    from cogfit.warmstart import advi_start
 
     platform = select_device(settings.device, log)
     method = chain_method(platform, settings.chains)
@@ -133,20 +136,6 @@ def sample_posterior(
         device,
         method,
     )
-    kernel = NUTS(
-        hierarchical_model,
-        target_accept_prob=settings.target_accept,
-        max_tree_depth=settings.max_tree_depth,
-        init_strategy=init_to_uniform(radius=1.0),
-    )
-    mcmc = MCMC(
-        kernel,
-        num_warmup=settings.warmup,
-        num_samples=settings.samples,
-        num_chains=settings.chains,
-        chain_method=method,
-        progress_bar=False,
-    )
     with jax.default_device(device), precision(settings.precision):
         args = (
             model,
@@ -158,13 +147,40 @@ def sample_posterior(
             data.n_options,
             settings.scan,
         )
-        rng = jax.random.PRNGKey(settings.seed)
+        rng, rng_start = jax.random.split(jax.random.PRNGKey(settings.seed))
         t0 = time.perf_counter()
+        start = None
+        if settings.init == "advi":
+            point = prior_median_point(model, data.n_participants, data.n_groups)
+            start = advi_start(hierarchical_model, args, point, rng_start, settings.chains, log=log)
+        init_params = None
+        if start is not None:
+            # host arrays: MCMC places them per chain (pmap shards, vmap batches)
+            init_params = {k: np.asarray(v) for k, v in start.init_params.items()}
+            if settings.chains == 1:
+                init_params = {k: v[0] for k, v in init_params.items()}
+        kernel = NUTS(
+            hierarchical_model,
+            target_accept_prob=settings.target_accept,
+            max_tree_depth=settings.max_tree_depth,
+            init_strategy=init_to_uniform(radius=1.0),
+            inverse_mass_matrix=None if start is None else np.asarray(start.inverse_mass_matrix),
+        )
+        mcmc = MCMC(
+            kernel,
+            num_warmup=settings.warmup,
+            num_samples=settings.samples,
+            num_chains=settings.chains,
+            chain_method=method,
+            progress_bar=False,
+        )
         log.info("warmup: %d iterations per chain ...", settings.warmup)
-        mcmc.warmup(rng, *args, extra_fields=EXTRA_FIELDS, collect_warmup=False)
+        mcmc.warmup(
+            rng, *args, extra_fields=EXTRA_FIELDS, collect_warmup=False, init_params=init_params
+        )
         jax.block_until_ready(mcmc.post_warmup_state)
         t1 = time.perf_counter()
-        log.info("warmup done in %.1f s (compilation included)", t1 - t0)
+        log.info("start + warmup done in %.1f s (compilation included)", t1 - t0)
         log.info("sampling: %d draws per chain ...", settings.samples)
         mcmc.run(mcmc.post_warmup_state.rng_key, *args, extra_fields=EXTRA_FIELDS)
         jax.block_until_ready(mcmc.get_samples())
