@@ -1,11 +1,13 @@
-"""Gradient time per trial of the hierarchical rw log density: cogfit vs the tutorial baseline.
+"""Gradient time and memory per trial of the hierarchical rw log density, cogfit vs baseline.
 
-    python benchmarks/gradient.py [--sizes 20x100 200x200 1000x200] [--repeats 200]
+    python benchmarks/gradient.py [--sizes 20x100 200x200 1000x200 10000x200] [--repeats 100]
 
 Both gradients are jitted, warmed up, then timed on the same simulated data in the same
 run; the table gives ns per trial and the ratio baseline / cogfit (higher = cogfit
-faster), for cogfit's sequential and associative scans. Prints Markdown and appends rows
-to benchmarks/results/gradient.parquet.
+faster), for cogfit's sequential and associative scans, and the working memory XLA
+allocates for one gradient (temporary buffers, from the compiled program's own memory
+analysis) per participant. Prints Markdown and appends rows to
+benchmarks/results/gradient.parquet.
 """
 
 from __future__ import annotations
@@ -40,34 +42,43 @@ def simulate(n_p: int, n_t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def time_gradient(model, args: tuple, repeats: int) -> float:  # noqa: ANN001
     """Seconds per gradient of the potential energy at an initial point."""
+    return profile_gradient(model, args, repeats)[0]
+
+
+def profile_gradient(model, args: tuple, repeats: int) -> tuple[float, float]:  # noqa: ANN001
+    """(seconds per gradient, MB of XLA temporary buffers) at an initial point."""
     info = initialize_model(jax.random.PRNGKey(0), model, model_args=args)
-    grad = jax.jit(jax.grad(info.potential_fn))
     point = info.param_info.z
-    jax.block_until_ready(grad(point))  # compile
+    grad = jax.jit(jax.grad(info.potential_fn)).lower(point).compile()
+    stats = grad.memory_analysis()
+    temp_mb = float(getattr(stats, "temp_size_in_bytes", float("nan"))) / 2**20
+    jax.block_until_ready(grad(point))
     t0 = time.perf_counter()
     for _ in range(repeats):
         out = grad(point)
     jax.block_until_ready(out)
-    return (time.perf_counter() - t0) / repeats
+    return (time.perf_counter() - t0) / repeats, temp_mb
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--sizes", nargs="+", default=["20x100", "200x200", "1000x200"])
-    p.add_argument("--repeats", type=int, default=200)
+    p.add_argument("--sizes", nargs="+", default=["20x100", "200x200", "1000x200", "10000x200"])
+    p.add_argument("--repeats", type=int, default=100)
     args = p.parse_args(argv)
     rows = []
     for size in args.sizes:
         n_p, n_t = (int(x) for x in size.split("x"))
         choices, outcomes, mask = simulate(n_p, n_t)
         n = n_p * n_t
-        base = time_gradient(baseline_model, (choices, outcomes, mask), args.repeats)
+        base, base_mb = profile_gradient(baseline_model, (choices, outcomes, mask), args.repeats)
         row = {"participants": n_p, "trials": n_t, "baseline_ns": 1e9 * base / n}
+        row["baseline_kb_per_participant"] = 1024 * base_mb / n_p
         group = np.zeros(n_p, np.int32)
         for scan in ("sequential", "associative"):
             cog_args = (REGISTRY["rw"], choices, outcomes, mask, group, 1, 2, scan)
-            t = time_gradient(hierarchical_model, cog_args, args.repeats)
+            t, mb = profile_gradient(hierarchical_model, cog_args, args.repeats)
             row[f"cogfit_{scan}_ns"] = 1e9 * t / n
+            row[f"cogfit_{scan}_kb_per_participant"] = 1024 * mb / n_p
             row[f"ratio_{scan}"] = base / t
         row.update(device=str(jax.devices()[0]), machine=platform.machine())
         row["date"] = time.strftime("%Y-%m-%d")
@@ -75,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{size}: baseline {row['baseline_ns']:.1f} ns/trial, cogfit sequential "
             f"{row['cogfit_sequential_ns']:.1f} ({row['ratio_sequential']:.1f}x), associative "
-            f"{row['cogfit_associative_ns']:.1f} ({row['ratio_associative']:.1f}x)",
+            f"{row['cogfit_associative_ns']:.1f} ({row['ratio_associative']:.1f}x); working "
+            f"memory per participant: baseline {row['baseline_kb_per_participant']:.1f} KB, "
+            f"cogfit {row['cogfit_sequential_kb_per_participant']:.1f} KB",
             flush=True,
         )
     new = pd.DataFrame(rows)
