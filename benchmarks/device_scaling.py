@@ -5,9 +5,13 @@
 For each size it simulates a two-group dataset (plain NumPy, known parameters), fits it
 with cogfit's own fit() on each available device and records warm-up (compilation
 included) and sampling time, the minimum bulk ESS over group-level parameters and ESS per
-second. Results are appended to benchmarks/results/device_scaling.{parquet,md}, one row per
-(size, device, machine), so CPU and GPU figures from different machines sit side by side.
-Where both a CPU and a GPU were measured in the same run, the GPU/CPU speed-up is printed.
+second, and memory: the process's peak resident memory and, on a GPU, the device's peak
+bytes in use (both peaks since the process started, so give sizes in increasing order),
+each also per participant. For a scale check with short chains, e.g.
+``--sizes 1000x200 10000x200 --warmup 150 --samples 150``. Results are appended to
+benchmarks/results/device_scaling.{parquet,md}, one row per (size, device, machine), so
+CPU and GPU figures from different machines sit side by side. Where both a CPU and a GPU
+were measured in the same run, the GPU/CPU speed-up is printed.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import platform
+import resource
 import socket
 import sys
 import time
@@ -91,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             group_vars = [v for v in idata.posterior.data_vars if v.endswith(("_mu", "_sigma"))]
             ess = az.ess(idata, var_names=group_vars, method="bulk")
             min_ess = float(min(float(ess[v].min()) for v in group_vars))
+            host_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            stats = jax.devices(device)[0].memory_stats() or {}
+            device_mb = stats.get("peak_bytes_in_use", float("nan")) / 2**20
             row = {
                 "participants": n_p,
                 "trials": n_t,
@@ -107,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
                 "ess_per_s_sampling": min_ess / float(attrs["sampling_s"]),
                 "ess_per_s_total": min_ess / total,
                 "divergences": int(idata.sample_stats["diverging"].sum()),
+                "ms_per_participant": 1000 * total / n_p,
+                "peak_host_mb": host_mb,
+                "peak_device_mb": device_mb,
+                "host_kb_per_participant": 1024 * host_mb / n_p,
                 "host": socket.gethostname(),
                 "machine": platform.machine(),
                 "jax": jax.__version__,
@@ -117,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{size:>10} {device}: warmup {row['warmup_s']:.1f}s sampling "
                 f"{row['sampling_s']:.1f}s min ESS {min_ess:.0f} "
-                f"({row['ess_per_s_total']:.2f} ESS/s incl. compile)",
+                f"({row['ess_per_s_total']:.2f} ESS/s incl. compile), peak host memory "
+                f"{host_mb:.0f} MB, device {device_mb:.0f} MB",
                 flush=True,
             )
     new = pd.DataFrame(rows)
@@ -137,12 +150,18 @@ def main(argv: list[str] | None = None) -> int:
         "device",
         "device_name",
         "chain_method",
+        "warmup",
+        "samples",
         "warmup_s",
         "sampling_s",
         "min_bulk_ess_group",
         "ess_per_s_total",
+        "ms_per_participant",
+        "peak_host_mb",
+        "peak_device_mb",
         "tag",
     ]
+    new = new.reindex(columns=list(dict.fromkeys([*new.columns, *cols])))
     (RESULTS / "device_scaling.md").write_text(new[cols].round(2).to_markdown(index=False) + "\n")
     return 0
 
