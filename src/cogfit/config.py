@@ -45,7 +45,15 @@ def check_config(config: Mapping[str, Any]) -> None:
 
 
 #: Modules whose code decides what a fit computes (not how it is reported).
-FIT_MODULES = ("data.py", "links.py", "likelihood.py", "hierarchical.py", "fit.py", "models")
+FIT_MODULES = (
+    "data.py",
+    "links.py",
+    "likelihood.py",
+    "hierarchical.py",
+    "warmstart.py",
+    "fit.py",
+    "models",
+)
 
 
 def fit_code_hash() -> str:
