@@ -54,9 +54,9 @@ def prior_median_point(
     for spec in model.params:
         names = site_names(spec.name)
         mean_prior, sd_prior = _priors(spec)
-        sd_median = spec.sd_scale * 0.6744897501960817  # HalfNormal median
-        point[names["mu"]] = jnp.full(n_groups, mean_prior.loc)
-        point[names["sigma"]] = jnp.full(n_groups, biject_to(sd_prior.support).inv(sd_median))
+        sd_median = biject_to(sd_prior.support).inv(sd_prior.icdf(0.5))
+        point[names["mu"]] = jnp.full(n_groups, mean_prior.icdf(0.5))
+        point[names["sigma"]] = jnp.full(n_groups, sd_median)
         point[names["offset"]] = jnp.zeros(n_participants)
     return point
 

@@ -39,23 +39,6 @@ class WarmStart:
     seconds: float
 
 
-def _adam(lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> tuple:
-    """Adam on a flat vector: (init, update) of a state (moment, second moment, count)."""
-
-    def init(x: jnp.ndarray) -> tuple:
-        return jnp.zeros_like(x), jnp.zeros_like(x), jnp.zeros((), x.dtype)
-
-    def update(x: jnp.ndarray, g: jnp.ndarray, state: tuple) -> tuple:
-        m, v, t = state
-        t = t + 1
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        step = lr * (m / (1 - b1**t)) / (jnp.sqrt(v / (1 - b2**t)) + eps)
-        return x - step, (m, v, t)
-
-    return init, update
-
-
 def advi_start(
     model: Callable,
     model_args: tuple,
@@ -74,6 +57,7 @@ def advi_start(
     where the fit starts.
     """
     from numpyro.infer.util import potential_energy
+    from numpyro.optim import Adam
 
     is_array = [isinstance(a, (np.ndarray, jnp.ndarray)) for a in model_args]
     arrays = [a for a, flag in zip(model_args, is_array, strict=True) if flag]
@@ -93,23 +77,24 @@ def advi_start(
             z = unravel(loc + jnp.exp(log_scale) * noise)
             return potential_energy(model, args, {}, z) - jnp.sum(log_scale)
 
-        opt_init, opt_update = _adam(lr)
+        optimizer = Adam(lr)
         params = jnp.stack([flat0, jnp.full_like(flat0, jnp.log(0.1))])
-
         half = steps // 2
 
         def step(carry: tuple, xs: tuple) -> tuple:
-            params, state, total = carry
+            state, total = carry
             key, i = xs
             noise = jax.random.normal(key, flat0.shape, flat0.dtype)
+            params = optimizer.get_params(state)
             loss, grad = jax.value_and_grad(neg_elbo)(params, noise)
-            params, state = opt_update(params, grad, state)
+            state = optimizer.update(grad, state)
+            params = optimizer.get_params(state)
             total = total + jnp.where(i >= half, params, 0.0)  # second half only
-            return (params, state, total), loss
+            return (state, total), loss
 
         xs = (jax.random.split(k_fit, steps), jnp.arange(steps))
-        carry = (params, opt_init(params), jnp.zeros_like(params))
-        (_, _, total), losses = jax.lax.scan(step, carry, xs)
+        carry = (optimizer.init(params), jnp.zeros_like(params))
+        (_, total), losses = jax.lax.scan(step, carry, xs)
         # the average of the second half of the iterates: one-draw gradients are noisy
         params = total / (steps - half)
         loc, scale = params[0], jnp.exp(params[1])
