@@ -78,9 +78,9 @@ class BehaviouralModel:
     ``init(params, n_options) -> state`` is the state before the first trial;
     ``update(state, params, trial) -> state`` learns from one trial; ``emit(state, params,
     trial) -> logp`` scores the trial's choice given the state before it. All are pure JAX
-    functions on scalars. Keeping learning and scoring apart lets :mod:`cogfit.likelihood`
-    run only the recursion in the (sequential) loop and score every trial of every
-    participant at once afterwards. ``update`` must leave the state unchanged and ``emit``
+    functions on scalars. The sequential scan calls both per trial (:meth:`step`); the
+    associative scan finds every state from ``update``'s affine form and then scores all
+    trials at once with ``emit``. ``update`` must leave the state unchanged and ``emit``
     return 0 when ``valid`` is False (a missed or padding trial).
     """
 
@@ -108,7 +108,7 @@ class BehaviouralModel:
         return dataclasses.replace(self, params=specs)
 
     def spec_hash(self) -> str:
-        """Hash of the parameter specs and the step code: changes when the model does."""
+        """Hash of the parameter specs and the init/update/emit code: changes with the model."""
         h = hashlib.sha256(repr(self.params).encode())
         for fn in (self.init, self.update, self.emit):
             try:
