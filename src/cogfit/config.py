@@ -51,6 +51,7 @@ FIT_MODULES = (
     "likelihood.py",
     "hierarchical.py",
     "warmstart.py",
+    "progress.py",
     "fit.py",
     "models",
 )

@@ -117,11 +117,13 @@ def chain_method(platform: str, chains: int) -> str:
 def sample_posterior(
     model: BehaviouralModel, data: TaskData, settings: SamplerSettings, log: logging.Logger = LOG
 ) -> tuple[Any, dict[str, Any]]:
-    """Run NUTS (warmup, then sampling, each logged) and return the MCMC object and timings."""
+    """Run NUTS (warm-up and sampling in one compiled program, progress logged) and return
+    the MCMC object and timings."""
     import jax
-    from numpyro.infer import MCMC, NUTS, init_to_uniform
+    from numpyro.infer import MCMC, init_to_uniform
 
     from cogfit.hierarchical import hierarchical_model, prior_median_point
+    from cogfit.progress import Progress, ReportingNUTS
     from cogfit.warmstart import advi_start
 
     platform = select_device(settings.device, log)
@@ -147,11 +149,14 @@ def sample_posterior(
             data.n_options,
             settings.scan,
         )
-        rng, rng_start = jax.random.split(jax.random.PRNGKey(settings.seed))
         t0 = time.perf_counter()
+        rng, rng_start = jax.random.split(jax.random.PRNGKey(settings.seed))
         start = None
         if settings.init == "advi":
-            point = prior_median_point(model, data.n_participants, data.n_groups)
+            # jitted: built eagerly, the prior medians cost one small compile per op (~0.5 s)
+            point = jax.jit(prior_median_point, static_argnums=(0, 1, 2))(
+                model, data.n_participants, data.n_groups
+            )
             start = advi_start(hierarchical_model, args, point, rng_start, settings.chains, log=log)
         init_params = None
         if start is not None:
@@ -159,8 +164,16 @@ def sample_posterior(
             init_params = {k: np.asarray(v) for k, v in start.init_params.items()}
             if settings.chains == 1:
                 init_params = {k: v[0] for k, v in init_params.items()}
-        kernel = NUTS(
+        progress = Progress(
+            settings.warmup,
+            settings.samples,
+            settings.chains,
+            sequential=method == "sequential" and settings.chains > 1,
+            log=log,
+        )
+        kernel = ReportingNUTS(
             hierarchical_model,
+            progress,
             target_accept_prob=settings.target_accept,
             max_tree_depth=settings.max_tree_depth,
             init_strategy=init_to_uniform(radius=1.0),
@@ -174,22 +187,29 @@ def sample_posterior(
             chain_method=method,
             progress_bar=False,
         )
-        log.info("warmup: %d iterations per chain ...", settings.warmup)
-        mcmc.warmup(
-            rng, *args, extra_fields=EXTRA_FIELDS, collect_warmup=False, init_params=init_params
+        log.info(
+            "warm-up %d + sampling %d iterations per chain, one compiled program ...",
+            settings.warmup,
+            settings.samples,
         )
-        jax.block_until_ready(mcmc.post_warmup_state)
-        t1 = time.perf_counter()
-        log.info("start + warmup done in %.1f s (compilation included)", t1 - t0)
-        log.info("sampling: %d draws per chain ...", settings.samples)
-        mcmc.run(mcmc.post_warmup_state.rng_key, *args, extra_fields=EXTRA_FIELDS)
+        progress.start = time.perf_counter()
+        mcmc.run(rng, *args, extra_fields=EXTRA_FIELDS, init_params=init_params)
         jax.block_until_ready(mcmc.get_samples())
         t2 = time.perf_counter()
+    warmup_s, sampling_s = progress.split(t2)
+    warmup_s += progress.start - t0  # the start (ADVI) belongs to warm-up
     n_div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
-    log.info("sampling done in %.1f s; %d divergent transitions", t2 - t1, n_div)
+    log.info(
+        "done in %.1f s: start + compilation + warm-up %.1f s, sampling %.1f s; "
+        "%d divergent transitions",
+        t2 - t0,
+        warmup_s,
+        sampling_s,
+        n_div,
+    )
     timings = {
-        "warmup_s": t1 - t0,
-        "sampling_s": t2 - t1,
+        "warmup_s": warmup_s,
+        "sampling_s": sampling_s,
         "wall_time_s": t2 - t0,
         "device": str(device),
         "platform": platform,
@@ -199,24 +219,36 @@ def sample_posterior(
 
 
 def pointwise_log_lik(
-    model: BehaviouralModel, samples: Mapping[str, np.ndarray], data: TaskData, batch: int = 256
+    model: BehaviouralModel,
+    samples: Mapping[str, np.ndarray],
+    data: TaskData,
+    batch: int = 256,
+    parallel: bool = False,
 ) -> np.ndarray:
-    """Per-participant log-likelihood for every draw, shape [chains, draws, P]."""
+    """Per-participant log-likelihood for every draw, shape [chains, draws, P].
+
+    ``parallel``: one chain per device (the CPU devices the chains sampled on), which
+    spreads this forward pass over the cores as sampling was.
+    """
     import jax
     import jax.numpy as jnp
 
     from cogfit.likelihood import participant_log_lik
 
     names = model.param_names
-    lead = samples[names[0]].shape[:2]
-    flat = {n: jnp.asarray(samples[n]).reshape((-1, data.n_participants)) for n in names}
+    by_chain = {n: jnp.asarray(samples[n]) for n in names}  # leaves [chains, draws, P]
     choices, outcomes, mask = (jnp.asarray(a) for a in (data.choices, data.outcomes, data.mask))
 
     def one(draw: dict[str, jnp.ndarray]) -> jnp.ndarray:
         return participant_log_lik(model, draw, choices, outcomes, mask, data.n_options)
 
-    ll = jax.lax.map(one, flat, batch_size=batch)
-    return np.asarray(ll).reshape(*lead, data.n_participants)
+    def chain(draws: dict[str, jnp.ndarray]) -> jnp.ndarray:
+        return jax.lax.map(one, draws, batch_size=batch)
+
+    chains = samples[names[0]].shape[0]
+    if parallel and 1 < chains <= jax.local_device_count():
+        return np.asarray(jax.pmap(chain)(by_chain))
+    return np.asarray(jax.jit(lambda d: jax.lax.map(chain, d))(by_chain))
 
 
 def to_inference_data(
@@ -237,7 +269,8 @@ def to_inference_data(
 
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     with precision(settings.precision):
-        log_lik = pointwise_log_lik(model, samples, data)
+        parallel = timings["chain_method"] == "parallel"
+        log_lik = pointwise_log_lik(model, samples, data, parallel=parallel)
     dims: dict[str, list[str]] = {}
     for name in model.param_names:
         sites = site_names(name)

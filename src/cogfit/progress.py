@@ -1,0 +1,110 @@
+"""Progress of one compiled warm-up + sampling run, reported from inside the loop.
+
+Running warm-up and sampling as two calls compiles NUTS's loop twice (~2.5 s per fit on
+a CPU, a sixth of a small fit's time) and says nothing while a long GPU fit runs. Here
+the whole run is one program; the kernel calls back to the host every ``every``
+iterations and at the end of warm-up. The host logs a milestone once every chain has
+passed it and keeps the times, which split the wall time into warm-up and sampling.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from numpyro.infer import NUTS
+
+LOG = logging.getLogger("cogfit.progress")
+
+
+class Progress:
+    """Host side: counts callbacks per iteration, logs milestones, times the phases.
+
+    With parallel or vectorised chains all chains run at once, so warm-up ends when the
+    last chain finishes it. Chains run one after another (``sequential``) are timed per
+    chain and summed.
+    """
+
+    def __init__(
+        self,
+        warmup: int,
+        samples: int,
+        chains: int,
+        sequential: bool = False,
+        every: int | None = None,
+        log: logging.Logger = LOG,
+    ) -> None:
+        self.warmup, self.total, self.chains = warmup, warmup + samples, chains
+        self.sequential = sequential
+        self.every = every or max(self.total // 10, 1)
+        self.log = log
+        self.start = time.perf_counter()
+        self.counts: Counter[int] = Counter()
+        self.warmup_ends: list[float] = []
+        self.ends: list[float] = []
+        self._lock = threading.Lock()
+
+    def milestone(self, i: Any) -> Any:
+        """Whether iteration ``i`` (1-based) calls back; evaluated inside the program too."""
+        return (i % self.every == 0) | (i == self.warmup) | (i == self.total)
+
+    def __call__(self, i: Any) -> None:
+        i = int(i)
+        now = time.perf_counter()
+        with self._lock:
+            self.counts[i] += 1
+            if i == self.warmup:
+                self.warmup_ends.append(now)
+            if i == self.total:
+                self.ends.append(now)
+            done = self.counts[i] if not self.sequential else 1
+            if done != (1 if self.sequential else self.chains):
+                return
+        phase = "warm-up" if i <= self.warmup else "sampling"
+        who = f"chain {self.counts[i]}/{self.chains}" if self.sequential else "all chains"
+        self.log.info(
+            "iteration %d/%d (%s) reached by %s after %.1f s",
+            i,
+            self.total,
+            phase,
+            who,
+            now - self.start,
+        )
+
+    def split(self, end: float) -> tuple[float, float]:
+        """(warm-up s, sampling s) of a run that started at ``self.start`` and ended at ``end``."""
+        if not self.warmup_ends or self.warmup == 0:
+            return 0.0, end - self.start
+        if self.sequential and len(self.ends) == len(self.warmup_ends):
+            sampling = sum(e - w for w, e in zip(self.warmup_ends, self.ends, strict=True))
+        else:
+            sampling = end - max(self.warmup_ends)
+        return end - self.start - sampling, sampling
+
+
+class ReportingNUTS(NUTS):
+    """NUTS that reports its iteration count to a :class:`Progress` at milestones.
+
+    The draws are NUTS's own: the callback reads the iteration counter and returns
+    nothing into the computation.
+    """
+
+    def __init__(self, model: Any, progress: Progress, **kwargs: Any) -> None:
+        super().__init__(model, **kwargs)
+        self.progress = progress
+
+    def sample(self, state: Any, model_args: Any, model_kwargs: Any) -> Any:
+        import jax
+        import jax.numpy as jnp
+
+        new = super().sample(state, model_args, model_kwargs)
+        i = jnp.min(new.i)  # vectorised chains carry one counter each, all equal
+        jax.lax.cond(
+            self.progress.milestone(i),
+            lambda: jax.debug.callback(self.progress, i),
+            lambda: None,
+        )
+        return new
