@@ -24,8 +24,17 @@ LOG = logging.getLogger("cogfit.fit")
 DEVICES = ("auto", "cpu", "gpu")
 PRECISIONS = ("float32", "float64")
 INITS = ("advi", "uniform")
+METRICS = ("auto", "diag", "dense")
 #: the sampler settings that take one of a few words, and those words
-CHOICES = {"device": DEVICES, "precision": PRECISIONS, "scan": SCANS, "init": INITS}
+CHOICES = {
+    "device": DEVICES,
+    "precision": PRECISIONS,
+    "scan": SCANS,
+    "init": INITS,
+    "metric": METRICS,
+}
+#: metric auto is dense when the diagonal warm-up keeps this many draws per coordinate
+DENSE_DRAWS_PER_DIM = 2
 EXTRA_FIELDS = (
     "diverging",
     "num_steps",
@@ -50,6 +59,7 @@ class SamplerSettings:
     precision: str = "float32"  # float32 | float64
     scan: str = "sequential"  # sequential | associative (models with an affine update)
     init: str = "advi"  # advi (start points + metric from a short ADVI fit) | uniform
+    metric: str = "auto"  # auto | diag | dense (dense: estimated from warm-up draws)
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -114,11 +124,70 @@ def chain_method(platform: str, chains: int) -> str:
     return "parallel" if jax.local_device_count("cpu") >= chains and chains > 1 else "sequential"
 
 
+def dense_phase(settings: SamplerSettings, dim: int, log: logging.Logger = LOG) -> int:
+    """Warm-up iterations run with a dense metric (0: a diagonal metric throughout).
+
+    The dense metric is estimated from the second half of a diagonal warm-up (the first
+    three quarters of it) and kept fixed while the last quarter adapts the step size. It
+    costs a second compiled program and a D x D product per leapfrog step, and needs
+    enough draws: ``auto`` uses it when that half holds at least
+    ``DENSE_DRAWS_PER_DIM`` draws per coordinate.
+    """
+    dense = settings.warmup // 4
+    draws = settings.chains * ((settings.warmup - dense) // 2)
+    if settings.metric == "diag" or dense < 1 or draws < 2 * settings.chains:
+        return 0
+    if settings.metric == "auto":
+        return dense if draws >= DENSE_DRAWS_PER_DIM * dim else 0
+    if draws < dim:
+        log.warning(
+            "metric dense: %d warm-up draws for %d coordinates; the estimate keeps only "
+            "the strongest correlations (more warm-up or chains would help)",
+            draws,
+            dim,
+        )
+    return dense
+
+
+def dense_metric_from_warmup(
+    kernel: Any,
+    warmup: int,
+    mcmc_opts: Mapping[str, Any],
+    rng: Any,
+    args: tuple,
+    init_params: Mapping[str, np.ndarray] | None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Run ``warmup`` iterations of diagonal-metric warm-up with ``kernel``; return the
+    dense inverse metric estimated from their second half and the chains' last states."""
+    import jax
+    from jax.flatten_util import ravel_pytree
+    from numpyro.infer import MCMC
+
+    from cogfit.warmstart import spiked_covariance
+
+    mcmc = MCMC(
+        kernel,
+        num_warmup=warmup,
+        num_samples=1,
+        postprocess_fn=lambda z: z,  # keep the unconstrained values the metric is of
+        **mcmc_opts,
+    )
+    mcmc.warmup(rng, *args, collect_warmup=True, init_params=init_params)
+    draws = mcmc.get_samples(group_by_chain=True)
+    # NumPyro's flattening order (sorted site names) is the metric's order
+    flat = np.asarray(jax.vmap(jax.vmap(lambda d: ravel_pytree(d)[0]))(draws))[:, warmup // 2 :]
+    chains = flat.shape[0]
+    metric = spiked_covariance(flat.reshape(-1, flat.shape[-1]), chains)
+    last = {k: np.asarray(v) for k, v in mcmc.post_warmup_state.z.items()}
+    return metric, last
+
+
 def sample_posterior(
     model: BehaviouralModel, data: TaskData, settings: SamplerSettings, log: logging.Logger = LOG
 ) -> tuple[Any, dict[str, Any]]:
-    """Run NUTS (warm-up and sampling in one compiled program, progress logged) and return
-    the MCMC object and timings."""
+    """Run NUTS with progress logged from inside the loop; return the MCMC object and
+    timings. Diagonal metric: warm-up and sampling in one compiled program; dense: a
+    diagonal warm-up first (see :func:`dense_phase`)."""
     import jax
     from numpyro.infer import MCMC, init_to_uniform
 
@@ -171,28 +240,58 @@ def sample_posterior(
             sequential=method == "sequential" and settings.chains > 1,
             log=log,
         )
-        kernel = ReportingNUTS(
-            hierarchical_model,
-            progress,
-            target_accept_prob=settings.target_accept,
-            max_tree_depth=settings.max_tree_depth,
-            init_strategy=init_to_uniform(radius=1.0),
-            inverse_mass_matrix=None if start is None else np.asarray(start.inverse_mass_matrix),
-        )
+        nuts = {
+            "target_accept_prob": settings.target_accept,
+            "max_tree_depth": settings.max_tree_depth,
+            "init_strategy": init_to_uniform(radius=1.0),
+            "inverse_mass_matrix": None if start is None else np.asarray(start.inverse_mass_matrix),
+        }
+        mcmc_opts = {"num_chains": settings.chains, "chain_method": method, "progress_bar": False}
+        dim = len(model.params) * (2 * data.n_groups + data.n_participants)
+        dense_warmup = dense_phase(settings, dim, log)
+        progress.start = time.perf_counter()
+        if dense_warmup:
+            rng, rng_diag = jax.random.split(rng)
+            diag_warmup = settings.warmup - dense_warmup
+            log.info(
+                "warm-up: %d iterations with a diagonal metric, then a dense metric (%d "
+                "coordinates) from their second half and %d iterations of step-size "
+                "adaptation; %d draws",
+                diag_warmup,
+                dim,
+                dense_warmup,
+                settings.samples,
+            )
+            nuts["inverse_mass_matrix"], init_params = dense_metric_from_warmup(
+                ReportingNUTS(hierarchical_model, progress, **nuts),
+                diag_warmup,
+                mcmc_opts,
+                rng_diag,
+                args,
+                init_params,
+            )
+            kernel = ReportingNUTS(
+                hierarchical_model,
+                progress,
+                offset=diag_warmup,
+                dense_mass=True,
+                adapt_mass_matrix=False,
+                **nuts,
+            )
+        else:
+            log.info(
+                "warm-up %d + sampling %d iterations per chain, diagonal metric, one compiled "
+                "program ...",
+                settings.warmup,
+                settings.samples,
+            )
+            kernel = ReportingNUTS(hierarchical_model, progress, **nuts)
         mcmc = MCMC(
             kernel,
-            num_warmup=settings.warmup,
+            num_warmup=dense_warmup or settings.warmup,
             num_samples=settings.samples,
-            num_chains=settings.chains,
-            chain_method=method,
-            progress_bar=False,
+            **mcmc_opts,
         )
-        log.info(
-            "warm-up %d + sampling %d iterations per chain, one compiled program ...",
-            settings.warmup,
-            settings.samples,
-        )
-        progress.start = time.perf_counter()
         mcmc.run(rng, *args, extra_fields=EXTRA_FIELDS, init_params=init_params)
         jax.block_until_ready(mcmc.get_samples())
         t2 = time.perf_counter()

@@ -89,19 +89,22 @@ class ReportingNUTS(NUTS):
     """NUTS that reports its iteration count to a :class:`Progress` at milestones.
 
     The draws are NUTS's own: the callback reads the iteration counter and returns
-    nothing into the computation.
+    nothing into the computation. ``offset``: iterations an earlier kernel of the same
+    run already did, so a run made of phases reports one count.
     """
 
-    def __init__(self, model: Any, progress: Progress, **kwargs: Any) -> None:
+    def __init__(self, model: Any, progress: Progress, offset: int = 0, **kwargs: Any) -> None:
         super().__init__(model, **kwargs)
         self.progress = progress
+        self.offset = offset
 
     def sample(self, state: Any, model_args: Any, model_kwargs: Any) -> Any:
         import jax
         import jax.numpy as jnp
 
         new = super().sample(state, model_args, model_kwargs)
-        i = jnp.min(new.i)  # vectorised chains carry one counter each, all equal
+        # vectorised chains carry one counter each, all equal
+        i = jnp.min(new.i) + self.offset
         jax.lax.cond(
             self.progress.milestone(i),
             lambda: jax.debug.callback(self.progress, i),

@@ -114,3 +114,34 @@ def advi_start(
         return None
     log.info("ADVI start: %d steps in %.1f s, ELBO %.1f", steps, seconds, -tail)
     return WarmStart(init_params, inverse_mass_matrix, -tail, seconds)
+
+
+def spiked_covariance(draws: np.ndarray, chains: int = 1) -> np.ndarray:
+    """Covariance of warm-up draws ``[chains * n, D]`` (chain-major) with noise removed.
+
+    In the non-centred model a group mean and its participants' offsets share a ridge
+    (with informative data, moving the mean moves every offset the opposite way); a
+    diagonal metric cannot follow it. The draws' correlation matrix shows the ridge as
+    eigenvalues far from 1, while the eigenvalues of mere sampling noise fill the
+    Marchenko-Pastur band ``[(1 - sqrt(D/n))**2, (1 + sqrt(D/n))**2]``. Eigenvalues in
+    that band are set to 1, the rest kept: the ridge stays, noise does not set the step
+    size. Each chain is centred on its own mean.
+    """
+    x = np.asarray(draws, np.float64)
+    n, dim = x.shape
+    per_chain = x.reshape(chains, n // chains, dim)
+    x = (per_chain - per_chain.mean(axis=1, keepdims=True)).reshape(n, dim)
+    sd = np.sqrt((x**2).sum(0) / (n - chains))
+    sd = np.where(sd > 0, sd, 1.0)
+    z = x / sd
+    corr = z.T @ z / (n - chains)
+    eigval, eigvec = np.linalg.eigh(corr)
+    q = dim / (n - chains)
+    low, high = (1 - np.sqrt(q)) ** 2, (1 + np.sqrt(q)) ** 2
+    # a population eigenvalue l shows up as l + q * l / (l - 1): invert that for the spikes
+    b = eigval + 1 - q
+    root = np.sqrt(np.maximum(b**2 - 4 * eigval, 0.0))
+    spikes = np.where(eigval > high, (b + root) / 2, (b - root) / 2)
+    eigval = np.where((eigval < low) | (eigval > high), spikes, 1.0)
+    eigval = np.maximum(eigval, 1e-4)
+    return (eigvec * eigval) @ eigvec.T * np.outer(sd, sd)
