@@ -11,7 +11,7 @@ import numpyro
 import numpyro.distributions as dist
 import pytest
 
-from cogfit.fit import SamplerSettings, dense_phase, fit
+from cogfit.fit import SamplerSettings, fit, plan_metric
 from cogfit.hierarchical import hierarchical_model, prior_median_point
 from cogfit.models import REGISTRY
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
@@ -145,29 +145,46 @@ def test_spiked_covariance_of_independent_draws_is_diagonal() -> None:
 
 
 @pytest.mark.parametrize(
-    ("metric", "warmup", "chains", "dim", "expected"),
+    ("metric", "participants", "expected", "block_dim"),
     [
-        ("auto", 1000, 4, 404, 250),  # 1500 draws for 404 coordinates: dense
-        ("auto", 1000, 4, 2004, 0),  # too few draws per coordinate: diagonal
-        ("diag", 1000, 4, 10, 0),
-        ("dense", 1000, 4, 2004, 250),  # asked for: dense anyway (with a warning)
-        ("dense", 3, 1, 10, 0),  # no iterations left for a dense phase
+        ("auto", 200, "dense", 404),  # 1500 draws for 2 x 202 coordinates: one dense block
+        ("auto", 500, "block", 502),  # 1500 draws >= 2 x 502: a block per parameter
+        ("auto", 1000, "diag", 0),  # too few draws per coordinate even per parameter
+        ("diag", 20, "diag", 0),
+        ("dense", 1000, "dense", 2004),  # asked for: dense anyway (with a warning)
+        ("block", 20, "block", 22),
     ],
 )
-def test_dense_phase_rules(metric: str, warmup: int, chains: int, dim: int, expected: int) -> None:
-    settings = SamplerSettings(chains=chains, warmup=warmup, metric=metric)
-    assert dense_phase(settings, dim) == expected
+def test_metric_plan_rules(metric: str, participants: int, expected: str, block_dim: int) -> None:
+    settings = SamplerSettings(chains=4, warmup=1000, metric=metric)
+    plan = plan_metric(settings, REGISTRY["rw"], participants, 1)
+    assert (plan.kind, plan.block_dim) == (expected, block_dim)
+    if expected == "diag":
+        assert plan.dense_warmup == 0 and plan.blocks == ()
+        return
+    assert plan.dense_warmup == 250
+    sites = sorted(s for block in plan.blocks for s in block)
+    assert sites == sorted(f"{p}_{k}" for p in ("alpha", "beta") for k in ("mu", "sigma", "offset"))
+    assert len(plan.blocks) == (1 if expected == "dense" else 2)
 
 
-def test_fit_with_dense_metric_logs_both_phases(caplog: pytest.LogCaptureFixture) -> None:
+def test_no_dense_phase_without_warmup_to_spare() -> None:
+    settings = SamplerSettings(chains=1, warmup=3, metric="dense")
+    assert plan_metric(settings, REGISTRY["rw"], 10, 1).kind == "diag"
+
+
+@pytest.mark.parametrize("metric", ["dense", "block"])
+def test_fit_with_dense_metric_logs_both_phases(
+    metric: str, caplog: pytest.LogCaptureFixture
+) -> None:
     rng = np.random.default_rng(8)
     params = {"alpha": rng.uniform(0.2, 0.6, 10), "beta": rng.uniform(2, 6, 10)}
     data = as_task_data(*simulate_bandit("rw", params, reversal_schedule(150), rng, 0.0))
-    settings = SamplerSettings(chains=2, warmup=200, samples=30, metric="dense", device="cpu")
+    settings = SamplerSettings(chains=2, warmup=200, samples=30, metric=metric, device="cpu")
     with caplog.at_level(logging.INFO, logger="cogfit"):
         idata = fit("rw", data, settings)
     text = "\n".join(caplog.messages)
-    assert "150 iterations with a diagonal metric" in text
+    assert f"150 iterations with a diagonal metric, then a {metric} metric" in text
     assert "iteration 200/230 (warm-up)" in text and "iteration 230/230 (sampling)" in text
     assert idata.posterior.sizes["draw"] == 30
     assert not bool(idata.sample_stats.diverging.any())

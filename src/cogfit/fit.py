@@ -24,7 +24,7 @@ LOG = logging.getLogger("cogfit.fit")
 DEVICES = ("auto", "cpu", "gpu")
 PRECISIONS = ("float32", "float64")
 INITS = ("advi", "uniform")
-METRICS = ("auto", "diag", "dense")
+METRICS = ("auto", "diag", "dense", "block")
 #: the sampler settings that take one of a few words, and those words
 CHOICES = {
     "device": DEVICES,
@@ -33,7 +33,8 @@ CHOICES = {
     "init": INITS,
     "metric": METRICS,
 }
-#: metric auto is dense when the diagonal warm-up keeps this many draws per coordinate
+#: metric auto is dense when the diagonal warm-up keeps this many draws per coordinate of
+#: the whole model (``dense``) or else of the largest parameter block (``block``)
 DENSE_DRAWS_PER_DIM = 2
 EXTRA_FIELDS = (
     "diverging",
@@ -124,29 +125,60 @@ def chain_method(platform: str, chains: int) -> str:
     return "parallel" if jax.local_device_count("cpu") >= chains and chains > 1 else "sequential"
 
 
-def dense_phase(settings: SamplerSettings, dim: int, log: logging.Logger = LOG) -> int:
-    """Warm-up iterations run with a dense metric (0: a diagonal metric throughout).
+@dataclass(frozen=True)
+class MetricPlan:
+    """Which metric NUTS uses: ``diag``, or dense ``blocks`` of sample sites (one block
+    of every site for ``dense``; a parameter's mean, sd and offsets for ``block``)
+    estimated from a diagonal warm-up and fixed for the last ``dense_warmup`` iterations."""
+
+    kind: str
+    blocks: tuple[tuple[str, ...], ...] = ()
+    dense_warmup: int = 0
+    block_dim: int = 0  # coordinates per block
+
+
+def plan_metric(
+    settings: SamplerSettings,
+    model: BehaviouralModel,
+    n_participants: int,
+    n_groups: int,
+    log: logging.Logger = LOG,
+) -> MetricPlan:
+    """Choose the metric (``sampler.metric``) for a model and data size.
 
     The dense metric is estimated from the second half of a diagonal warm-up (the first
     three quarters of it) and kept fixed while the last quarter adapts the step size. It
-    costs a second compiled program and a D x D product per leapfrog step, and needs
-    enough draws: ``auto`` uses it when that half holds at least
-    ``DENSE_DRAWS_PER_DIM`` draws per coordinate.
+    costs a second compiled program and a D x D product per leapfrog step (one per block),
+    and needs enough draws: ``auto`` takes ``dense`` when the kept draws number
+    ``DENSE_DRAWS_PER_DIM`` per coordinate, else ``block`` when they do per coordinate of
+    one parameter's block, else ``diag``.
     """
+    from cogfit.hierarchical import site_names
+
+    per_param = tuple(
+        tuple(sorted(site_names(spec.name)[k] for k in ("mu", "sigma", "offset")))
+        for spec in model.params
+    )
+    block_dim = 2 * n_groups + n_participants
+    dims = {"dense": block_dim * len(per_param), "block": block_dim}
+    blocks = {"dense": (tuple(sorted(sum(per_param, ()))),), "block": per_param}
     dense = settings.warmup // 4
     draws = settings.chains * ((settings.warmup - dense) // 2)
-    if settings.metric == "diag" or dense < 1 or draws < 2 * settings.chains:
-        return 0
-    if settings.metric == "auto":
-        return dense if draws >= DENSE_DRAWS_PER_DIM * dim else 0
-    if draws < dim:
+    kind = settings.metric
+    if kind == "auto":
+        fits = [k for k in ("dense", "block") if draws >= DENSE_DRAWS_PER_DIM * dims[k]]
+        kind = fits[0] if fits else "diag"
+    if kind == "diag" or dense < 1 or draws < 2 * settings.chains:
+        return MetricPlan("diag")
+    if draws < dims[kind]:
         log.warning(
-            "metric dense: %d warm-up draws for %d coordinates; the estimate keeps only "
-            "the strongest correlations (more warm-up or chains would help)",
+            "metric %s: %d warm-up draws for blocks of %d coordinates; the estimate keeps "
+            "only the strongest correlations (more warm-up or chains would help)",
+            kind,
             draws,
-            dim,
+            dims[kind],
         )
-    return dense
+    return MetricPlan(kind, blocks[kind], dense, dims[kind])
 
 
 def dense_metric_from_warmup(
@@ -156,9 +188,11 @@ def dense_metric_from_warmup(
     rng: Any,
     args: tuple,
     init_params: Mapping[str, np.ndarray] | None,
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    blocks: tuple[tuple[str, ...], ...],
+) -> tuple[dict[tuple[str, ...], np.ndarray], dict[str, np.ndarray]]:
     """Run ``warmup`` iterations of diagonal-metric warm-up with ``kernel``; return the
-    dense inverse metric estimated from their second half and the chains' last states."""
+    dense inverse metric of each block estimated from their second half and the chains'
+    last states."""
     import jax
     from jax.flatten_util import ravel_pytree
     from numpyro.infer import MCMC
@@ -174,10 +208,13 @@ def dense_metric_from_warmup(
     )
     mcmc.warmup(rng, *args, collect_warmup=True, init_params=init_params)
     draws = mcmc.get_samples(group_by_chain=True)
-    # NumPyro's flattening order (sorted site names) is the metric's order
-    flat = np.asarray(jax.vmap(jax.vmap(lambda d: ravel_pytree(d)[0]))(draws))[:, warmup // 2 :]
-    chains = flat.shape[0]
-    metric = spiked_covariance(flat.reshape(-1, flat.shape[-1]), chains)
+    metric = {}
+    for block in blocks:
+        # a block's coordinates in NumPyro's order: its sites in the order named, raveled
+        sites = tuple(draws[name] for name in block)
+        flat = jax.vmap(jax.vmap(lambda *values: ravel_pytree(values)[0]))(*sites)
+        flat = np.asarray(flat)[:, warmup // 2 :]
+        metric[block] = spiked_covariance(flat.reshape(-1, flat.shape[-1]), flat.shape[0])
     last = {k: np.asarray(v) for k, v in mcmc.post_warmup_state.z.items()}
     return metric, last
 
@@ -187,7 +224,7 @@ def sample_posterior(
 ) -> tuple[Any, dict[str, Any]]:
     """Run NUTS with progress logged from inside the loop; return the MCMC object and
     timings. Diagonal metric: warm-up and sampling in one compiled program; dense: a
-    diagonal warm-up first (see :func:`dense_phase`)."""
+    diagonal warm-up first (see :func:`plan_metric`)."""
     import jax
     from numpyro.infer import MCMC, init_to_uniform
 
@@ -247,18 +284,20 @@ def sample_posterior(
             "inverse_mass_matrix": None if start is None else np.asarray(start.inverse_mass_matrix),
         }
         mcmc_opts = {"num_chains": settings.chains, "chain_method": method, "progress_bar": False}
-        dim = len(model.params) * (2 * data.n_groups + data.n_participants)
-        dense_warmup = dense_phase(settings, dim, log)
+        plan = plan_metric(settings, model, data.n_participants, data.n_groups, log)
+        dense_warmup = plan.dense_warmup
         progress.start = time.perf_counter()
         if dense_warmup:
             rng, rng_diag = jax.random.split(rng)
             diag_warmup = settings.warmup - dense_warmup
             log.info(
-                "warm-up: %d iterations with a diagonal metric, then a dense metric (%d "
+                "warm-up: %d iterations with a diagonal metric, then a %s metric (%d x %d "
                 "coordinates) from their second half and %d iterations of step-size "
                 "adaptation; %d draws",
                 diag_warmup,
-                dim,
+                plan.kind,
+                len(plan.blocks),
+                plan.block_dim,
                 dense_warmup,
                 settings.samples,
             )
@@ -269,12 +308,13 @@ def sample_posterior(
                 rng_diag,
                 args,
                 init_params,
+                plan.blocks,
             )
             kernel = ReportingNUTS(
                 hierarchical_model,
                 progress,
                 offset=diag_warmup,
-                dense_mass=True,
+                dense_mass=list(plan.blocks),
                 adapt_mass_matrix=False,
                 **nuts,
             )
