@@ -16,7 +16,7 @@ QUICK = {**TINY_SAMPLER, "warmup": 60, "samples": 60}
 def _fitted(work: Path) -> bool:
     """Whether the rw fit really sampled in this project (its log says so)."""
     log = work / "results/logs/example/rw/fit.log"
-    return log.exists() and "sampling done" in log.read_text()
+    return log.exists() and "divergent transitions" in log.read_text()
 
 
 def run_cached(work: Path, cache: Path, targets: list[str] = FITS) -> str:
