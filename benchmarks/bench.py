@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import subprocess
@@ -36,19 +35,6 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 GROUP_PARAMS = ("alpha_mu", "alpha_sigma", "beta_mu", "beta_sigma")
 STAN_S_PER_TRIAL = 0.04  # ~1600 s for 200x200 on a 2-core VM: for the skip estimate only
-
-
-def simulate(n_p: int, n_t: int):  # noqa: ANN201
-    """The same data for every method: known parameters, 3% missed responses."""
-    import numpy as np
-
-    from cogfit.simulate import reversal_schedule, simulate_bandit
-
-    rng = np.random.default_rng(1000 * n_p + n_t)
-    z = rng.normal(size=(2, n_p))
-    phi = np.vectorize(lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))))
-    params = {"alpha": phi(-0.5 + 0.3 * z[0]), "beta": 20 * phi(-0.9 + 0.25 * z[1])}
-    return simulate_bandit("rw", params, reversal_schedule(n_t), rng, 0.03)
 
 
 def summarise(idata, names: dict[str, str]) -> dict:  # noqa: ANN001
@@ -74,11 +60,12 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
 
     sys.path.insert(0, str(HERE))
     from gradient import time_gradient
+    from simdata import simulate
 
     from cogfit.hierarchical import hierarchical_model
     from cogfit.models import REGISTRY
 
-    choices, outcomes, valid = simulate(n_p, n_t)
+    choices, outcomes, valid, _ = simulate(n_p, n_t)
     c = np.where(valid, choices, 0).astype(np.int32)
     o = np.where(valid, outcomes, 0.0).astype(np.float32)
     row: dict = {"device": str(jax.devices()[0])}
@@ -139,7 +126,10 @@ def run_stan(n_p: int, n_t: int, args: argparse.Namespace) -> dict:
     import numpy as np
     import stan
 
-    choices, outcomes, valid = simulate(n_p, n_t)
+    sys.path.insert(0, str(HERE))
+    from simdata import simulate
+
+    choices, outcomes, valid, _ = simulate(n_p, n_t)
     data = {
         "P": n_p,
         "T": n_t,

@@ -17,7 +17,6 @@ were measured in the same run, the GPU/CPU speed-up is printed.
 from __future__ import annotations
 
 import argparse
-import math
 import platform
 import resource
 import socket
@@ -49,24 +48,17 @@ def main(argv: list[str] | None = None) -> int:
 
     import arviz as az
     import jax
-    import numpy as np
     import pandas as pd
 
     from cogfit.fit import SamplerSettings, fit
-    from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
+    from cogfit.simulate import as_task_data
 
-    def phi(x: np.ndarray) -> np.ndarray:
-        return 0.5 * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from simdata import simulate
 
     def dataset(n_p: int, n_t: int):  # noqa: ANN202
-        rng = np.random.default_rng(n_p * 1000 + n_t)
-        groups = np.arange(n_p) % 2
-        params = {
-            "alpha": phi(np.where(groups == 0, -0.2, -1.0) + 0.3 * rng.normal(size=n_p)),
-            "beta": 20 * phi(-0.9 + 0.25 * rng.normal(size=n_p)),
-        }
-        sim = simulate_bandit("rw", params, reversal_schedule(n_t), rng, 0.03)
-        return as_task_data(*sim, group_index=groups, groups=("a", "b"))
+        choices, outcomes, valid, groups = simulate(n_p, n_t, groups=2)
+        return as_task_data(choices, outcomes, valid, group_index=groups, groups=("a", "b"))
 
     def available(kind: str) -> bool:
         try:

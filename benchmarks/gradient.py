@@ -25,19 +25,12 @@ from numpyro.infer.util import initialize_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline_numpyro import model as baseline_model  # noqa: E402
+from simdata import padded  # noqa: E402
 
 from cogfit.hierarchical import hierarchical_model  # noqa: E402
 from cogfit.models import REGISTRY  # noqa: E402
-from cogfit.simulate import reversal_schedule, simulate_bandit  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def simulate(n_p: int, n_t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(n_p + n_t)
-    params = {"alpha": rng.uniform(0.1, 0.6, n_p), "beta": rng.uniform(1, 8, n_p)}
-    c, o, v = simulate_bandit("rw", params, reversal_schedule(n_t), rng, 0.03)
-    return np.where(v, c, 0).astype(np.int32), np.where(v, o, 0.0).astype(np.float32), v
 
 
 def time_gradient(model, args: tuple, repeats: int) -> float:  # noqa: ANN001
@@ -68,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for size in args.sizes:
         n_p, n_t = (int(x) for x in size.split("x"))
-        choices, outcomes, mask = simulate(n_p, n_t)
+        choices, outcomes, mask = padded(n_p, n_t)
         n = n_p * n_t
         base, base_mb = profile_gradient(baseline_model, (choices, outcomes, mask), args.repeats)
         row = {"participants": n_p, "trials": n_t, "baseline_ns": 1e9 * base / n}
