@@ -152,6 +152,7 @@ def test_spiked_covariance_of_independent_draws_is_diagonal() -> None:
         ("auto", 1000, "diag", 0),  # too few draws per coordinate even per parameter
         ("diag", 20, "diag", 0),
         ("dense", 1000, "dense", 2004),  # asked for: dense anyway (with a warning)
+        ("block", 5000, "diag", 0),  # blocks of 5002: too large to pay, whatever is asked
         ("block", 20, "block", 22),
     ],
 )

@@ -36,6 +36,9 @@ CHOICES = {
 #: metric auto is dense when the diagonal warm-up keeps this many draws per coordinate of
 #: the whole model (``dense``) or else of the largest parameter block (``block``)
 DENSE_DRAWS_PER_DIM = 2
+#: above this many coordinates per block a dense metric (D x D per leapfrog step, an
+#: eigendecomposition of D x D) costs more than any gain: diagonal, even when asked
+DENSE_MAX_DIM = 4000
 EXTRA_FIELDS = (
     "diverging",
     "num_steps",
@@ -169,6 +172,14 @@ def plan_metric(
         fits = [k for k in ("dense", "block") if draws >= DENSE_DRAWS_PER_DIM * dims[k]]
         kind = fits[0] if fits else "diag"
     if kind == "diag" or dense < 1 or draws < 2 * settings.chains:
+        return MetricPlan("diag")
+    if dims[kind] > DENSE_MAX_DIM:
+        log.warning(
+            "metric %s: blocks of %d coordinates exceed %d; using a diagonal metric",
+            kind,
+            dims[kind],
+            DENSE_MAX_DIM,
+        )
         return MetricPlan("diag")
     if draws < dims[kind]:
         log.warning(
@@ -367,7 +378,9 @@ def pointwise_log_lik(
     """Per-participant log-likelihood for every draw, shape [chains, draws, P].
 
     ``parallel``: one chain per device (the CPU devices the chains sampled on), which
-    spreads this forward pass over the cores as sampling was.
+    spreads this forward pass over the cores as sampling was. Draws go through in
+    batches of at most ``batch`` and of at most ~8M trial evaluations per device, so
+    memory does not grow with the number of participants.
     """
     import jax
     import jax.numpy as jnp
@@ -376,6 +389,7 @@ def pointwise_log_lik(
 
     names = model.param_names
     by_chain = {n: jnp.asarray(samples[n]) for n in names}  # leaves [chains, draws, P]
+    batch = max(1, min(batch, 2**23 // (data.n_participants * data.n_trials)))
     choices, outcomes, mask = (jnp.asarray(a) for a in (data.choices, data.outcomes, data.mask))
 
     def one(draw: dict[str, jnp.ndarray]) -> jnp.ndarray:
