@@ -92,13 +92,13 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
         from baseline_numpyro import model
         from numpyro.infer import MCMC
 
+        from cogfit.fit import chain_method
         from cogfit.progress import Progress, ReportingNUTS
 
         # one mcmc.run as tutorials do; the progress callback only times the phases
-        method_name = "parallel" if jax.local_device_count() >= args.chains else "sequential"
-        progress = Progress(
-            args.warmup, args.samples, args.chains, sequential=method_name == "sequential"
-        )
+        method_name = chain_method("cpu", args.chains)
+        progress = Progress(args.warmup, args.samples, args.chains, method_name)
+        t0 = progress.start
         mcmc = MCMC(
             ReportingNUTS(model, progress, target_accept_prob=args.target_accept),
             num_warmup=args.warmup,
@@ -107,9 +107,7 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
             chain_method=method_name,
             progress_bar=False,
         )
-        key = jax.random.PRNGKey(args.seed)
-        t0 = progress.start = time.perf_counter()
-        mcmc.run(key, c, o, valid)
+        mcmc.run(jax.random.PRNGKey(args.seed), c, o, valid)
         jax.block_until_ready(mcmc.get_samples())
         t2 = time.perf_counter()
         _, sampling_s = progress.split(t2)

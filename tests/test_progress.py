@@ -54,7 +54,7 @@ def test_time_split_parallel_and_sequential(monkeypatch: pytest.MonkeyPatch) -> 
     assert parallel.split(109.0) == pytest.approx((4.0, 5.0))
 
     clock.now = 100.0
-    sequential = Progress(warmup=10, samples=10, chains=2, sequential=True)
+    sequential = Progress(warmup=10, samples=10, chains=2, chain_method="sequential")
     for now, i in ((103.0, 10), (105.0, 20), (108.0, 10), (109.0, 20)):
         clock.now = now
         sequential(i)

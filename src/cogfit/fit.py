@@ -63,7 +63,7 @@ class SamplerSettings:
     precision: str = "float32"  # float32 | float64
     scan: str = "sequential"  # sequential | associative (models with an affine update)
     init: str = "advi"  # advi (start points + metric from a short ADVI fit) | uniform
-    metric: str = "auto"  # auto | diag | dense (dense: estimated from warm-up draws)
+    metric: str = "auto"  # auto | diag | dense | block (dense, block: from warm-up draws)
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -281,13 +281,6 @@ def sample_posterior(
             init_params = {k: np.asarray(v) for k, v in start.init_params.items()}
             if settings.chains == 1:
                 init_params = {k: v[0] for k, v in init_params.items()}
-        progress = Progress(
-            settings.warmup,
-            settings.samples,
-            settings.chains,
-            sequential=method == "sequential" and settings.chains > 1,
-            log=log,
-        )
         nuts = {
             "target_accept_prob": settings.target_accept,
             "max_tree_depth": settings.max_tree_depth,
@@ -297,7 +290,7 @@ def sample_posterior(
         mcmc_opts = {"num_chains": settings.chains, "chain_method": method, "progress_bar": False}
         plan = plan_metric(settings, model, data.n_participants, data.n_groups, log)
         dense_warmup = plan.dense_warmup
-        progress.start = time.perf_counter()
+        progress = Progress(settings.warmup, settings.samples, settings.chains, method, log=log)
         if dense_warmup:
             rng, rng_diag = jax.random.split(rng)
             diag_warmup = settings.warmup - dense_warmup

@@ -24,8 +24,8 @@ class Progress:
     """Host side: counts callbacks per iteration, logs milestones, times the phases.
 
     With parallel or vectorised chains all chains run at once, so warm-up ends when the
-    last chain finishes it. Chains run one after another (``sequential``) are timed per
-    chain and summed.
+    last chain finishes it. Chains run one after another (NumPyro's ``sequential``
+    ``chain_method``) are timed per chain and summed. The clock starts at construction.
     """
 
     def __init__(
@@ -33,12 +33,12 @@ class Progress:
         warmup: int,
         samples: int,
         chains: int,
-        sequential: bool = False,
+        chain_method: str = "parallel",
         every: int | None = None,
         log: logging.Logger = LOG,
     ) -> None:
         self.warmup, self.total, self.chains = warmup, warmup + samples, chains
-        self.sequential = sequential
+        self.sequential = chain_method == "sequential" and chains > 1
         self.every = every or max(self.total // 10, 1)
         self.log = log
         self.start = time.perf_counter()
@@ -60,9 +60,8 @@ class Progress:
                 self.warmup_ends.append(now)
             if i == self.total:
                 self.ends.append(now)
-            done = self.counts[i] if not self.sequential else 1
-            if done != (1 if self.sequential else self.chains):
-                return
+            if not self.sequential and self.counts[i] != self.chains:
+                return  # logged once, when the last chain passes
         phase = "warm-up" if i <= self.warmup else "sampling"
         who = f"chain {self.counts[i]}/{self.chains}" if self.sequential else "all chains"
         self.log.info(

@@ -124,8 +124,9 @@ def spiked_covariance(draws: np.ndarray, chains: int = 1) -> np.ndarray:
     diagonal metric cannot follow it. The draws' correlation matrix shows the ridge as
     eigenvalues far from 1, while the eigenvalues of mere sampling noise fill the
     Marchenko-Pastur band ``[(1 - sqrt(D/n))**2, (1 + sqrt(D/n))**2]``. Eigenvalues in
-    that band are set to 1, the rest kept: the ridge stays, noise does not set the step
-    size. Each chain is centred on its own mean.
+    that band are set to 1 and those outside it mapped back to the population values
+    that would show up there (noise pushes them outwards): the ridge stays, noise does
+    not set the step size. Each chain is centred on its own mean.
     """
     x = np.asarray(draws, np.float64)
     n, dim = x.shape
