@@ -36,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1000)
     p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--scan", default="sequential", choices=["sequential", "associative"])
     p.add_argument("--tag", default="", help="free text stored with the rows (e.g. machine)")
     return p.parse_args(argv)
 
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                 samples=args.samples,
                 seed=args.seed,
                 device=device,
+                scan=args.scan,
             )
             t0 = time.perf_counter()
             idata = fit("rw", data, settings, dataset=size)
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 "device": device,
                 "device_name": attrs["device"],
                 "chain_method": attrs["chain_method"],
+                "scan": args.scan,
                 "chains": args.chains,
                 "warmup": args.warmup,
                 "samples": args.samples,
@@ -142,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "device",
         "device_name",
         "chain_method",
+        "scan",
         "warmup",
         "samples",
         "warmup_s",

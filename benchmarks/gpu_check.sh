@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The GPU checks of the performance issue as one prepared run for a short device lease
+# (the project's device tool gives a task about 15 minutes of GPU time, start included).
+#
+#   benchmarks/gpu_check.sh            # on the GPU machine, from the repository root
+#   DEVICE=cpu SIZES=20x100 WARMUP=30 SAMPLES=30 benchmarks/gpu_check.sh   # dry run here
+#
+# Steps, each under its own time limit so that a slow one cannot eat the lease, results
+# copied to $OUT (when set) after every step so that partial results still come back:
+#   1. gradient time per trial, sequential and associative scan, 200x200 and 10,000x200;
+#   2. the full fit (4 chains x (1000 + 1000)) at each size in SIZES with the scan that
+#      had the faster gradient at the largest size (the issue's target: 10,000 x 200 in
+#      under 5 minutes), recorded in benchmarks/results/device_scaling.{parquet,md}.
+# Packages missing on the GPU machine (ArviZ and what it needs beyond that image, and the
+# NumPyro version cogfit is tested with) travel as wheels in .whl/, all pure Python:
+#   echo /.whl/ >> .git/info/exclude
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 -d .whl \
+#     arviz==0.23.4 xarray-einstats==0.9.1 h5netcdf==1.8.2 platformdirs numpyro==0.22.0
+# cogfit itself runs from src/. The two limits (GRAD_LIMIT 120 s, FIT_LIMIT 420 s) keep
+# the whole run inside one 10-minute device command.
+set -euo pipefail
+DEVICE=${DEVICE:-gpu}
+SIZES=${SIZES:-"20x100 1000x200 10000x200"}
+WARMUP=${WARMUP:-1000}
+SAMPLES=${SAMPLES:-1000}
+GRAD_SIZES=${GRAD_SIZES:-"200x200 10000x200"}
+PY=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1
+if [ -d .whl ]; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site:${PYTHONPATH:-}
+fi
+export PYTHONPATH=$PWD/src:${PYTHONPATH:-}
+
+save() { if [ -n "${OUT:-}" ]; then cp benchmarks/results/*.md benchmarks/results/*.parquet "$OUT"/; fi; }
+
+$PY -c "import jax, numpyro, arviz; print('jax', jax.__version__, jax.devices(), 'numpyro', numpyro.__version__, 'arviz', arviz.__version__)"
+if [ "$DEVICE" = gpu ]; then nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true; fi
+
+# 1. gradients (JAX picks the GPU when there is one)
+timeout ${GRAD_LIMIT:-120} $PY benchmarks/gradient.py --sizes $GRAD_SIZES --repeats 20 | tee /tmp/gradient.log || echo "gradient step stopped: $?"
+save
+scan=$($PY - <<'PY'
+import pandas as pd
+t = pd.read_parquet("benchmarks/results/gradient.parquet").iloc[-1]
+print("associative" if t["cogfit_associative_ns"] < t["cogfit_sequential_ns"] else "sequential")
+PY
+)
+echo "fits use scan: $scan"
+
+# 2. full fits, smallest first (peak memory is since process start)
+timeout ${FIT_LIMIT:-420} $PY benchmarks/device_scaling.py --devices "$DEVICE" --sizes $SIZES \
+  --warmup "$WARMUP" --samples "$SAMPLES" --scan "$scan" --tag "gpu_check.sh on $DEVICE" \
+  || echo "fit step stopped: $?"
+save
