@@ -51,9 +51,9 @@ def summarise(idata, names: dict[str, str]) -> dict:  # noqa: ANN001
 
 
 def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
-    from cogfit.fit import configure_host_devices
+    from cogfit.fit import configure_xla
 
-    configure_host_devices(args.chains)
+    configure_xla(args.chains)
     import arviz as az  # imported before any clock starts, as for the other methods
     import jax
     import numpy as np

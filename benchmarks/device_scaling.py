@@ -43,9 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from cogfit.fit import configure_host_devices
+    from cogfit.fit import configure_xla
 
-    configure_host_devices(args.chains)  # before JAX starts: one CPU device per chain
+    configure_xla(args.chains)  # before JAX starts: one CPU device per chain
 
     import arviz as az
     import jax

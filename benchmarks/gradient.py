@@ -18,10 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-import jax
-import numpy as np
-import pandas as pd
-from numpyro.infer.util import initialize_model
+from cogfit.fit import configure_xla
+
+configure_xla(1)  # the XLA options fits run with, for both methods; before JAX starts
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from numpyro.infer.util import initialize_model  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline_numpyro import model as baseline_model  # noqa: E402

@@ -7,11 +7,11 @@ snakemake = globals()["snakemake"]
 # Import cogfit from this workflow's own src/ when present (also under --sdm conda).
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parent / "src"))
 
-from cogfit.fit import SamplerSettings, configure_host_devices  # noqa: E402
+from cogfit.fit import SamplerSettings, configure_xla  # noqa: E402
 
 settings = SamplerSettings.from_config(snakemake.params.sampler)
 # One virtual CPU device per chain so chains run in parallel; must precede JAX start-up.
-configure_host_devices(settings.chains)
+configure_xla(settings.chains)
 
 from cogfit.fit import run_fit  # noqa: E402
 from cogfit.runner import run_step  # noqa: E402

@@ -7,6 +7,12 @@ from pathlib import Path
 import pytest
 from workflow_helpers import make_workdir, snakemake
 
+from cogfit.fit import configure_xla
+
+# the XLA options the pipeline's fits run with (one CPU device, as tests always had);
+# conftest is imported before any test module starts JAX
+configure_xla(1)
+
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import jax
 import numpy as np
 import pytest
@@ -89,3 +91,38 @@ def test_associative_scan_fit_samples_the_same_posterior_family() -> None:
     idata = fit("rw_persev", _data(8, 40), settings, dataset="assoc")
     assert np.isfinite(idata.posterior["kappa_mu"].values).all()
     assert '"scan": "associative"' in idata.posterior.attrs["sampler_settings"]
+
+
+def test_configure_xla_adds_defaults_and_keeps_the_users_choice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cogfit.fit import configure_xla
+
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2 --xla_dump_to=/x")
+    configure_xla(4)
+    flags = os.environ["XLA_FLAGS"].split()
+    assert flags.count("--xla_force_host_platform_device_count=4") == 1
+    assert not any(f.endswith("device_count=2") for f in flags)
+    assert "--xla_dump_to=/x" in flags
+    assert "--xla_cpu_copy_insertion_use_region_analysis=true" in flags
+    # an explicit setting wins and is not repeated
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_copy_insertion_use_region_analysis=false")
+    configure_xla(1)
+    flags = os.environ["XLA_FLAGS"].split()
+    assert [f for f in flags if "copy_insertion" in f] == [
+        "--xla_cpu_copy_insertion_use_region_analysis=false"
+    ]
+
+
+def test_jax_runs_with_cogfits_xla_options() -> None:
+    """The options are real XLA flags (an unknown one aborts the process at start)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from cogfit.fit import configure_xla; configure_xla(2); import jax, jax.numpy as jnp;"
+        "print(len(jax.devices('cpu')), float(jax.lax.scan(lambda c, x: (c + x, c), 0.0,"
+        " jnp.arange(5.0))[0]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "10.0"]

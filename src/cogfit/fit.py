@@ -76,11 +76,29 @@ class SamplerSettings:
         return settings_from_mapping(cls, cfg, "sampler")
 
 
-def configure_host_devices(n: int) -> None:
-    """Expose ``n`` CPU devices so chains run in parallel; call before JAX starts."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    flags = " ".join(f for f in flags.split() if "xla_force_host_platform_device_count" not in f)
-    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={int(n)}".strip()
+# XLA CPU options cogfit runs with unless XLA_FLAGS already sets them. Copy insertion with
+# region analysis drops the per-iteration copies of loop-carried buffers that the default
+# inserts into every while loop; each copy is a separately dispatched kernel, and in the
+# likelihood's scan (about ten small kernels per trial step) dispatch is most of the cost:
+# the gradient at 200 participants x 200 trials took 8.6 instead of 10.7 ns per trial,
+# with bit-identical draws. The option exists in every jaxlib from 0.6 on (an unknown
+# XLA flag aborts the process, so it is not set blindly for other libraries).
+XLA_CPU_DEFAULTS = {"xla_cpu_copy_insertion_use_region_analysis": "true"}
+
+
+def configure_xla(n_devices: int) -> None:
+    """Expose ``n_devices`` CPU devices so chains run in parallel, and add
+    :data:`XLA_CPU_DEFAULTS` where XLA_FLAGS does not set them; call before JAX starts."""
+    flags = [
+        f
+        for f in os.environ.get("XLA_FLAGS", "").split()
+        if "xla_force_host_platform_device_count" not in f
+    ]
+    for name, value in XLA_CPU_DEFAULTS.items():
+        if not any(f.lstrip("-").split("=")[0] == name for f in flags):
+            flags.append(f"--{name}={value}")
+    flags.append(f"--xla_force_host_platform_device_count={int(n_devices)}")
+    os.environ["XLA_FLAGS"] = " ".join(flags)
 
 
 def select_device(requested: str, log: logging.Logger = LOG) -> str:
