@@ -55,6 +55,7 @@ def test_fit_and_diagnostics_artifacts(pipeline: Path, model: str) -> None:
         "jax_version",
         "numpyro_version",
         "device",
+        "xla_flags",
         "seed",
         "sampler_settings",
         "data_hash",
@@ -63,6 +64,8 @@ def test_fit_and_diagnostics_artifacts(pipeline: Path, model: str) -> None:
     ):
         assert key in post.attrs, key
     assert post.attrs["seed"] == TINY_SAMPLER["seed"]
+    # the Snakemake fit ran with cogfit's XLA options (fit.configure_xla)
+    assert "--xla_cpu_copy_insertion_use_region_analysis=true" in post.attrs["xla_flags"]
     assert post.attrs["model"] == model
 
     summary = pd.read_parquet(out / "summary.parquet")

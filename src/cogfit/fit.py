@@ -499,6 +499,7 @@ def to_inference_data(
         "device": str(timings["device"]),
         "platform": str(timings["platform"]),
         "chain_method": str(timings["chain_method"]),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "precision": settings.precision,
         "seed": settings.seed,
         "max_tree_depth": settings.max_tree_depth,
