@@ -18,19 +18,16 @@ import sys
 import time
 from pathlib import Path
 
-from cogfit.fit import configure_xla
-
-configure_xla(1)  # the XLA options fits run with, for both methods; before JAX starts
-
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from numpyro.infer.util import initialize_model  # noqa: E402
+import jax
+import numpy as np
+import pandas as pd
+from numpyro.infer.util import initialize_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline_numpyro import model as baseline_model  # noqa: E402
 from simdata import padded  # noqa: E402
 
+from cogfit.fit import configure_xla  # noqa: E402
 from cogfit.hierarchical import hierarchical_model  # noqa: E402
 from cogfit.models import REGISTRY  # noqa: E402
 
@@ -70,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", nargs="+", default=["20x100", "200x200", "1000x200", "10000x200"])
     p.add_argument("--repeats", type=int, default=100)
     args = p.parse_args(argv)
+    # the XLA options fits run with, for both methods; JAX reads them when its backend
+    # starts (first use), so not at import: bench.py imports this module after setting
+    # its own device count
+    configure_xla(1)
     rows = []
     for size in args.sizes:
         n_p, n_t = (int(x) for x in size.split("x"))
