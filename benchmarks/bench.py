@@ -17,7 +17,8 @@ group-level parameters, ESS/s with and without compile time, gradient time per t
 steps), peak RSS and the group-level posterior means; ratios are against cogfit of the
 same size. Stan is skipped with a message where PyStan is missing or where its estimated
 time exceeds the limit; 10000x200 is skipped without a GPU. Writes
-benchmarks/results/bench.{parquet,md,png}.
+benchmarks/results/bench.{parquet,md,png}, replacing the rows of the sizes it ran and
+keeping the others (each size's rows come from one run, named in the ``run`` column).
 """
 
 from __future__ import annotations
@@ -246,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         ratio = base.to_numpy(dtype=float) / table[col].to_numpy(dtype=float)
         table[f"cogfit_x_{col}"] = 1 / ratio if col == "grad_ns_per_trial" else ratio
     table["date"] = time.strftime("%Y-%m-%d")
+    table["run"] = time.strftime("%Y-%m-%dT%H:%M")
     RESULTS.mkdir(exist_ok=True)
+    table = merge_previous(table, RESULTS / "bench.parquet")
     table.to_parquet(RESULTS / "bench.parquet", index=False)
     cols = [
         "participants",
@@ -263,14 +266,31 @@ def main(argv: list[str] | None = None) -> int:
         "cogfit_x_grad_ns_per_trial",
         "mean_alpha_mu",
         "mean_beta_mu",
+        "run",
     ]
-    md = table[cols].round(3).to_markdown(index=False)
+    md = table.reindex(columns=cols).round(3).to_markdown(index=False)
     (RESULTS / "bench.md").write_text(
-        "cogfit_x_*: how many times cogfit beats the row's method (cogfit rows: 1).\n\n" + md + "\n"
+        "cogfit_x_*: how many times cogfit beats the row's method (cogfit rows: 1). Each "
+        "size's rows come from one run (`run`).\n\n" + md + "\n"
     )
     print(md)
     plot(table, RESULTS / "bench.png")
     return 0
+
+
+def merge_previous(table, path: Path):  # noqa: ANN001, ANN201
+    """The new rows plus the previous table's rows of the sizes not run this time, so a
+    run of some sizes does not drop the others; a size's rows (and ratios) always come
+    from one run."""
+    import pandas as pd
+
+    if not path.exists():
+        return table
+    old = pd.read_parquet(path)
+    sizes = set(zip(table["participants"], table["trials"], strict=True))
+    keep = [(p, t) not in sizes for p, t in zip(old["participants"], old["trials"], strict=True)]
+    merged = pd.concat([old[keep], table], ignore_index=True)
+    return merged.sort_values(["participants", "trials"], kind="stable", ignore_index=True)
 
 
 def plot(table, path: Path) -> None:  # noqa: ANN001
