@@ -39,14 +39,19 @@ $PY -c "import jax, numpyro, arviz; print('jax', jax.__version__, jax.devices(),
 if [ "$DEVICE" = gpu ]; then nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true; fi
 
 # 1. gradients (JAX picks the GPU when there is one)
-timeout ${GRAD_LIMIT:-120} $PY benchmarks/gradient.py --sizes $GRAD_SIZES --repeats 20 | tee /tmp/gradient.log || echo "gradient step stopped: $?"
-save
-scan=$($PY - <<'PY'
+scan=sequential  # unless this run's gradients say otherwise (the table's last row is
+                # an earlier machine's when the step did not finish)
+if timeout ${GRAD_LIMIT:-120} $PY benchmarks/gradient.py --sizes $GRAD_SIZES --repeats 20; then
+  save
+  scan=$($PY - <<'PY'
 import pandas as pd
 t = pd.read_parquet("benchmarks/results/gradient.parquet").iloc[-1]
 print("associative" if t["cogfit_associative_ns"] < t["cogfit_sequential_ns"] else "sequential")
 PY
 )
+else
+  echo "gradient step stopped: $?"
+fi
 echo "fits use scan: $scan"
 
 # 2. full fits, smallest first (peak memory is since process start)

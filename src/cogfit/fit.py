@@ -80,7 +80,7 @@ class SamplerSettings:
 # region analysis drops the per-iteration copies of loop-carried buffers that the default
 # inserts into every while loop; each copy is a separately dispatched kernel, and in the
 # likelihood's scan (about ten small kernels per trial step) dispatch is most of the cost:
-# the gradient at 200 participants x 200 trials took 8.6 instead of 10.7 ns per trial,
+# the gradient at 200 participants x 200 trials took 8.8 instead of 10.7 ns per trial,
 # with bit-identical draws. The option exists in every jaxlib from 0.6 on (an unknown
 # XLA flag aborts the process, so it is not set blindly for other libraries).
 XLA_CPU_DEFAULTS = {"xla_cpu_copy_insertion_use_region_analysis": "true"}
@@ -89,16 +89,14 @@ XLA_CPU_DEFAULTS = {"xla_cpu_copy_insertion_use_region_analysis": "true"}
 def configure_xla(n_devices: int) -> None:
     """Expose ``n_devices`` CPU devices so chains run in parallel, and add
     :data:`XLA_CPU_DEFAULTS` where XLA_FLAGS does not set them; call before JAX starts."""
-    flags = [
-        f
-        for f in os.environ.get("XLA_FLAGS", "").split()
-        if "xla_force_host_platform_device_count" not in f
-    ]
+    count = "xla_force_host_platform_device_count"
+    flags = {}  # flag name -> the flag as written
+    for flag in os.environ.get("XLA_FLAGS", "").split():
+        flags[flag.lstrip("-").split("=")[0]] = flag
     for name, value in XLA_CPU_DEFAULTS.items():
-        if not any(f.lstrip("-").split("=")[0] == name for f in flags):
-            flags.append(f"--{name}={value}")
-    flags.append(f"--xla_force_host_platform_device_count={int(n_devices)}")
-    os.environ["XLA_FLAGS"] = " ".join(flags)
+        flags.setdefault(name, f"--{name}={value}")
+    flags[count] = f"--{count}={int(n_devices)}"
+    os.environ["XLA_FLAGS"] = " ".join(flags.values())
 
 
 def select_device(requested: str, log: logging.Logger = LOG) -> str:
