@@ -112,17 +112,40 @@ def test_configure_xla_adds_defaults_and_keeps_the_users_choice(
     assert [f for f in flags if "copy_insertion" in f] == [
         "--xla_cpu_copy_insertion_use_region_analysis=false"
     ]
+    assert "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1000000000" in flags
+    # the backend's option map: the user's entries kept, ours added unless already there
+    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_extra_options=foo,bar=2")
+    configure_xla(1)
+    flags = os.environ["XLA_FLAGS"].split()
+    expected = (
+        "--xla_backend_extra_options=foo,bar=2,xla_cpu_small_while_loop_byte_threshold=1000000000"
+    )
+    assert [f for f in flags if "extra_options" in f] == [expected]
+    monkeypatch.setenv(
+        "XLA_FLAGS", "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0"
+    )
+    configure_xla(1)
+    flags = os.environ["XLA_FLAGS"].split()
+    assert [f for f in flags if "extra_options" in f] == [
+        "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0"
+    ]
 
 
 def test_jax_runs_with_cogfits_xla_options() -> None:
-    """The options are real XLA flags (an unknown one aborts the process at start)."""
+    """The options are real XLA flags (an unknown one aborts the process at start), and
+    XLA:CPU compiles a loop with 4 kB of state (above its default 1 kB) as one kernel."""
     import subprocess
     import sys
 
-    code = (
-        "from cogfit.fit import configure_xla; configure_xla(2); import jax, jax.numpy as jnp;"
-        "print(len(jax.devices('cpu')), float(jax.lax.scan(lambda c, x: (c + x, c), 0.0,"
-        " jnp.arange(5.0))[0]))"
-    )
+    code = """
+from cogfit.fit import configure_xla
+configure_xla(2)
+import jax, jax.numpy as jnp
+f = jax.jit(lambda x: jax.lax.scan(lambda c, y: (c * y + 1, None), jnp.zeros(1000), x)[0])
+x = jnp.arange(5.0)
+one_kernel = "xla_cpu_small_call" in f.lower(x).compile().as_text()
+print(len(jax.devices("cpu")), float(f(x)[0]), one_kernel)
+"""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["2", "10.0"]
+    # c -> c * y + 1 from 0 over y = 0..4: 1, 2, 5, 16, 65
+    assert out.stdout.split() == ["2", "65.0", "True"]
