@@ -71,7 +71,7 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
     o = np.where(valid, outcomes, 0.0).astype(np.float32)
     row: dict = {"device": str(jax.devices()[0])}
     if method == "cogfit":
-        from cogfit.fit import SamplerSettings, fit
+        from cogfit.fit import SamplerSettings, fit, participant_block
         from cogfit.simulate import as_task_data
 
         settings = SamplerSettings(
@@ -87,7 +87,18 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
         row["sampling_s"] = float(idata.posterior.attrs["sampling_s"])
         row["build_s"] = total - row["sampling_s"]  # start + compile + warm-up + packaging
         idata = idata.sel(group="all")
-        grad_args = (REGISTRY["rw"], c, o, valid, np.zeros(n_p, np.int32), 1, 2)
+        block = participant_block(settings, jax.devices()[0].platform, n_p, n_t)
+        grad_args = (
+            REGISTRY["rw"],
+            c,
+            o,
+            valid,
+            np.zeros(n_p, np.int32),
+            1,
+            2,
+            "sequential",
+            block,
+        )
         grad_model = hierarchical_model
     else:
         from baseline_numpyro import model

@@ -5,8 +5,10 @@
 Both gradients are jitted, warmed up, then timed (median of 5 rounds) on the same
 simulated data in the same run; the table gives ns per trial and the ratio
 baseline / cogfit (higher = cogfit faster), for cogfit's sequential and associative
-scans, and the working memory XLA allocates for one gradient (temporary buffers, from the
-compiled program's own memory analysis) per participant. Prints Markdown and appends rows
+scans (with the participant blocks a fit with default settings uses: ``cogfit_block``
+participants per block, 0 for none), and the working memory XLA allocates for one
+gradient (temporary buffers, from the compiled program's own memory analysis) per
+participant. Prints Markdown and appends rows
 to benchmarks/results/gradient.parquet.
 """
 
@@ -27,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline_numpyro import model as baseline_model  # noqa: E402
 from simdata import padded  # noqa: E402
 
-from cogfit.fit import configure_xla  # noqa: E402
+from cogfit.fit import SamplerSettings, configure_xla, participant_block  # noqa: E402
 from cogfit.hierarchical import hierarchical_model  # noqa: E402
 from cogfit.models import REGISTRY  # noqa: E402
 
@@ -80,12 +82,17 @@ def main(argv: list[str] | None = None) -> int:
         row = {"participants": n_p, "trials": n_t, "baseline_ns": 1e9 * base / n}
         row["baseline_kb_per_participant"] = 1024 * base_mb / n_p
         group = np.zeros(n_p, np.int32)
+        backend = jax.devices()[0].platform
         for scan in ("sequential", "associative"):
-            cog_args = (REGISTRY["rw"], choices, outcomes, mask, group, 1, 2, scan)
+            # participant blocks as a fit with default settings would use them
+            block = participant_block(SamplerSettings(scan=scan), backend, n_p, n_t)
+            cog_args = (REGISTRY["rw"], choices, outcomes, mask, group, 1, 2, scan, block)
             t, mb = profile_gradient(hierarchical_model, cog_args, args.repeats)
             row[f"cogfit_{scan}_ns"] = 1e9 * t / n
             row[f"cogfit_{scan}_kb_per_participant"] = 1024 * mb / n_p
             row[f"ratio_{scan}"] = base / t
+            if scan == "sequential":
+                row["cogfit_block"] = block
         row.update(device=str(jax.devices()[0]), machine=platform.machine())
         row["date"] = time.strftime("%Y-%m-%d")
         rows.append(row)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cogfit.errors import ConfigError
-from cogfit.likelihood import trial_log_probs
+from cogfit.likelihood import participant_log_lik, trial_log_probs
 from cogfit.models import REGISTRY
 
 
@@ -148,3 +148,37 @@ def test_associative_scan_refuses_nonlinear_models() -> None:
     z = np.zeros((2, 3), np.int32)
     with pytest.raises(ConfigError, match="associative"):
         trial_log_probs(model, params, z, z.astype(np.float32), z.astype(bool), 2, "associative")
+
+
+@pytest.mark.parametrize("model", sorted(REGISTRY))
+@pytest.mark.parametrize("block", [1, 4, 7])
+def test_participant_blocks_match_numpy_loop(model: str, block: int) -> None:
+    """Participants in blocks (padded at the end: 11 is no multiple of 4 or 7) give each
+    participant's summed log-likelihood of the NumPy loop, and the gradient of the whole
+    sum equals the one computed with all participants at once."""
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(block)
+    n_p, n_t, k = 11, 50, 3
+    choices = rng.integers(0, k, (n_p, n_t))
+    outcomes = rng.normal(0.5, 1.0, (n_p, n_t)).round(2)
+    mask = rng.random((n_p, n_t)) > 0.2
+    mask[2, 30:] = False  # a shorter participant
+    mask[-1, :] = False  # the last participant (the padding's template) has no trials
+    params = random_params(model, n_p, rng)
+    expected = reference(model, params, choices, outcomes, mask, k).sum(axis=1)
+    data = (choices.astype(np.int32), outcomes.astype(np.float32), mask, k)
+    p32 = {name: jnp.asarray(v, jnp.float32) for name, v in params.items()}
+
+    def total(p: dict, blk: int) -> jax.Array:
+        return participant_log_lik(REGISTRY[model], p, *data, block=blk).sum()
+
+    got = np.asarray(participant_log_lik(REGISTRY[model], p32, *data, block=block))
+    assert got.shape == (n_p,)
+    np.testing.assert_allclose(got, expected, rtol=2e-4, atol=2e-3)
+    assert got[-1] == 0.0
+    grad_blocks = jax.grad(total)(p32, block)
+    grad_whole = jax.grad(total)(p32, 0)
+    for name in params:
+        np.testing.assert_allclose(grad_blocks[name], grad_whole[name], rtol=1e-4, atol=1e-4)

@@ -36,6 +36,8 @@ CHOICES = {
 #: metric auto is dense when the diagonal warm-up keeps this many draws per coordinate of
 #: the whole model (``dense``) or else of the largest parameter block (``block``)
 DENSE_DRAWS_PER_DIM = 2
+#: on the CPU, data of more than this many likelihood blocks' worth of trials run in blocks
+BLOCKS_FROM = 3
 #: above this many coordinates per block a dense metric (D x D per leapfrog step, an
 #: eigendecomposition of D x D) costs more than any gain: diagonal, even when asked
 DENSE_MAX_DIM = 4000
@@ -64,12 +66,18 @@ class SamplerSettings:
     scan: str = "sequential"  # sequential | associative (models with an affine update)
     init: str = "advi"  # advi (start points + metric from a short ADVI fit) | uniform
     metric: str = "auto"  # auto | diag | dense | block (dense, block: from warm-up draws)
+    cpu_block_trials: int = 100_000  # CPU likelihood blocks of about this many trials; 0: none
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
             value = getattr(self, name)
             if value not in allowed:
                 raise ConfigError(f"sampler.{name}: expected one of {list(allowed)}, got {value!r}")
+        if self.cpu_block_trials < 0:
+            raise ConfigError(
+                "sampler.cpu_block_trials: expected 0 (no blocks) or a positive number "
+                f"of trials, got {self.cpu_block_trials}"
+            )
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> SamplerSettings:
@@ -160,6 +168,24 @@ def chain_method(platform: str, chains: int) -> str:
     if platform == "gpu":
         return "vectorized"
     return "parallel" if jax.local_device_count("cpu") >= chains and chains > 1 else "sequential"
+
+
+def participant_block(
+    settings: SamplerSettings, platform: str, n_participants: int, n_trials: int
+) -> int:
+    """Participants per likelihood block (0: all at once; see
+    :func:`cogfit.likelihood.participant_log_lik`).
+
+    CPU only (on a GPU blocks would run one after another and idle the device), sequential
+    scan only, and only for data of more than ``BLOCKS_FROM`` blocks: below that the
+    working set fits the caches anyway and the blocks' recomputed forward pass costs ~15%.
+    """
+    block_trials = settings.cpu_block_trials
+    if platform != "cpu" or block_trials <= 0 or settings.scan != "sequential":
+        return 0
+    if n_participants * n_trials <= BLOCKS_FROM * block_trials:
+        return 0
+    return max(1, block_trials // n_trials)
 
 
 @dataclass(frozen=True)
@@ -289,6 +315,13 @@ def sample_posterior(
         device,
         method,
     )
+    block = participant_block(settings, platform, data.n_participants, data.n_trials)
+    if block:
+        log.info(
+            "likelihood in blocks of %d participants (sampler.cpu_block_trials: %d)",
+            block,
+            settings.cpu_block_trials,
+        )
     with jax.default_device(device), precision(settings.precision):
         args = (
             model,
@@ -299,6 +332,7 @@ def sample_posterior(
             data.n_groups,
             data.n_options,
             settings.scan,
+            block,
         )
         t0 = time.perf_counter()
         rng, rng_start = jax.random.split(jax.random.PRNGKey(settings.seed))

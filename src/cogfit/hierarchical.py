@@ -88,13 +88,15 @@ def hierarchical_model(
     n_groups: int,
     n_options: int,
     scan: str = "sequential",
+    block: int = 0,
 ) -> None:
-    """NumPyro model: hierarchical parameters for every spec, then the choice likelihood."""
+    """NumPyro model: hierarchical parameters for every spec, then the choice likelihood
+    (``scan``, ``block``: see :func:`cogfit.likelihood.participant_log_lik`)."""
     n_participants = choices.shape[0]
     group_index = jnp.asarray(group_index)
     params = {
         spec.name: hierarchical_param(spec, n_participants, group_index, n_groups)
         for spec in model.params
     }
-    loglik = participant_log_lik(model, params, choices, outcomes, mask, n_options, scan)
+    loglik = participant_log_lik(model, params, choices, outcomes, mask, n_options, scan, block)
     numpyro.factor("choice", loglik.sum())
