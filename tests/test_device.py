@@ -154,16 +154,16 @@ print(len(jax.devices("cpu")), float(f(x)[0]), one_kernel)
 def test_participant_blocks_only_for_large_data_on_the_cpu() -> None:
     from cogfit.fit import participant_block
 
-    default = SamplerSettings()  # blocks of ~100,000 trials above 300,000 trials
+    default = SamplerSettings()  # blocks of ~100,000 trials above 800,000 trials
     assert participant_block(default, "cpu", 10_000, 200) == 500
-    assert participant_block(default, "cpu", 1501, 200) == 500
-    assert participant_block(default, "cpu", 1500, 200) == 0  # 300,000 trials: one program
-    assert participant_block(default, "cpu", 400, 1000) == 100
+    assert participant_block(default, "cpu", 4001, 200) == 500
+    assert participant_block(default, "cpu", 4000, 200) == 0  # 800,000 trials: one program
+    assert participant_block(default, "cpu", 1000, 1000) == 100
     assert participant_block(default, "cpu", 2, 10**6) == 1  # never fewer than one
     assert participant_block(default, "gpu", 10_000, 200) == 0
     assert participant_block(SamplerSettings(scan="associative"), "cpu", 10_000, 200) == 0
     assert participant_block(SamplerSettings(cpu_block_trials=0), "cpu", 10_000, 200) == 0
-    assert participant_block(SamplerSettings(cpu_block_trials=500), "cpu", 30, 60) == 8
+    assert participant_block(SamplerSettings(cpu_block_trials=200), "cpu", 30, 60) == 3
     with pytest.raises(ConfigError, match="cpu_block_trials"):
         SamplerSettings(cpu_block_trials=-1)
 
@@ -186,10 +186,10 @@ def test_sampler_schema_defaults_match_the_settings() -> None:
 
 
 def test_fit_in_participant_blocks_runs_and_logs(caplog: pytest.LogCaptureFixture) -> None:
-    """A fit whose likelihood runs in blocks of 8 participants (30 x 60 trials: 2 padded)."""
-    settings = SamplerSettings(chains=1, warmup=30, samples=30, cpu_block_trials=500)
+    """A fit whose likelihood runs in blocks of 3 participants (30 x 60 trials)."""
+    settings = SamplerSettings(chains=1, warmup=30, samples=30, cpu_block_trials=200)
     with caplog.at_level("INFO", logger="cogfit.fit"):
         idata = fit("rw", _data(30, 60), settings, dataset="blocks")
-    assert "blocks of 8 participants" in caplog.text
+    assert "blocks of 3 participants" in caplog.text
     assert idata.posterior["alpha"].shape == (1, 30, 30)
     assert np.isfinite(idata.posterior["alpha"].values).all()
