@@ -104,34 +104,70 @@ def participant_log_lik(
     """Summed log-likelihood of each participant's choices, shape [P].
 
     ``block`` > 0 (sequential scan): participants run in blocks of that many, one block
-    after another, and the backward pass recomputes each block's forward pass instead of
-    keeping every trial's intermediates. With all participants at once, the loop's working
-    set (~5 KB per participant at 200 trials) leaves the CPU's caches above ~2000
-    participants and the gradient slows about four-fold; in blocks it stays there.
+    after another (see :func:`_blocked_log_lik`). With all participants at once, the
+    loop's working set (~5 KB per participant at 200 trials) leaves the CPU's caches above
+    ~2000 participants and the gradient slows about four-fold; in blocks it stays there.
     """
     n_p = jnp.shape(choices)[0]
     if block <= 0 or n_p <= block or scan != "sequential":
         return trial_log_probs(model, params, choices, outcomes, mask, n_options, scan).sum(-1)
-    n_blocks = -(-n_p // block)
-    pad = n_blocks * block - n_p
+    return _blocked_log_lik(model, n_options, block)(dict(params), choices, outcomes, mask)
 
-    def split(x: Array, mode: str) -> Array:
+
+def _blocked_log_lik(model: BehaviouralModel, n_options: int, block: int) -> Any:
+    """``(params, choices, outcomes, mask) -> [P]`` in blocks of ``block`` participants,
+    with a derivative rule that needs one pass over the blocks.
+
+    A participant's log-likelihood depends on that participant's parameters only, so its
+    derivatives are one number per participant and parameter. Each block's pass returns
+    its values and those partials together (forward and backward pass of one block while
+    it is in cache), and a tangent or cotangent is then an elementwise product. Reverse
+    mode through the blocks under ``jax.checkpoint`` ran the loop twice (values, then
+    gradients with each block's forward pass again): NUTS's value and gradient at
+    5000 x 200 took 19 instead of 27 s per 1000 evaluations with this rule (4 chains, 2
+    cores). No derivatives with respect to the data (choices, outcomes, mask): they are
+    observations.
+    """
+
+    def split(x: Array, pad: int, mode: str) -> Array:
         x = jnp.asarray(x)
         x = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1), mode=mode)
-        return x.reshape((n_blocks, block) + x.shape[1:])
+        return x.reshape((-1, block) + x.shape[1:])
 
-    # padding participants repeat the last one's parameters (valid values) and have no
-    # trials (mask False), so they add 0
-    xs = (
-        {k: split(v, "edge") for k, v in params.items()},
-        split(choices, "constant"),
-        split(outcomes, "constant"),
-        split(mask, "constant"),
-    )
+    def blocks(params: dict[str, Array], choices: Array, outcomes: Array, mask: Array) -> tuple:
+        n_p = jnp.shape(choices)[0]
+        pad = -n_p % block
+        # padding participants repeat the last one's parameters (valid values) and have
+        # no trials (mask False), so they add 0
+        return n_p, (
+            {k: split(v, pad, "edge") for k, v in params.items()},
+            split(choices, pad, "constant"),
+            split(outcomes, pad, "constant"),
+            split(mask, pad, "constant"),
+        )
 
-    @jax.checkpoint
-    def one_block(x: tuple) -> Array:
+    def block_log_lik(x: tuple) -> Array:
         p, c, o, m = x
         return trial_log_probs(model, p, c, o, m, n_options).sum(-1)
 
-    return jax.lax.map(one_block, xs).reshape(-1)[:n_p]
+    def with_partials(x: tuple) -> tuple[Array, dict[str, Array]]:
+        p, c, o, m = x
+        values, pullback = jax.vjp(lambda q: block_log_lik((q, c, o, m)), p)
+        (partials,) = pullback(jnp.ones_like(values))  # separable: d ll_i / d p_i
+        return values, partials
+
+    @jax.custom_jvp
+    def log_lik(params: dict[str, Array], choices: Array, outcomes: Array, mask: Array) -> Array:
+        n_p, xs = blocks(params, choices, outcomes, mask)
+        return jax.lax.map(block_log_lik, xs).reshape(-1)[:n_p]
+
+    @log_lik.defjvp
+    def log_lik_jvp(primals: tuple, tangents: tuple) -> tuple[Array, Array]:
+        params = primals[0]
+        n_p, xs = blocks(*primals)
+        values, partials = jax.lax.map(with_partials, xs)
+        values = values.reshape(-1)[:n_p]
+        tangent = sum(partials[k].reshape(-1)[:n_p] * tangents[0][k] for k in sorted(params))
+        return values, jnp.zeros_like(values) + tangent
+
+    return log_lik
