@@ -38,6 +38,9 @@ CHOICES = {
 DENSE_DRAWS_PER_DIM = 2
 #: on the CPU, data of more than this many likelihood blocks' worth of trials run in blocks
 BLOCKS_FROM = 8
+#: parallel CPU chains with participant blocks run in executions of this many iterations
+#: (see :mod:`cogfit.segments`)
+SEGMENT_ITERATIONS = 100
 #: above this many coordinates per block a dense metric (D x D per leapfrog step, an
 #: eigendecomposition of D x D) costs more than any gain: diagonal, even when asked
 DENSE_MAX_DIM = 4000
@@ -302,6 +305,7 @@ def sample_posterior(
 
     from cogfit.hierarchical import hierarchical_model, prior_median_point
     from cogfit.progress import Progress, ReportingNUTS
+    from cogfit.segments import run_in_segments
     from cogfit.warmstart import advi_start
 
     platform = select_device(settings.device, log)
@@ -399,13 +403,27 @@ def sample_posterior(
                 settings.samples,
             )
             kernel = ReportingNUTS(hierarchical_model, progress, **nuts)
-        mcmc = MCMC(
-            kernel,
-            num_warmup=dense_warmup or settings.warmup,
-            num_samples=settings.samples,
-            **mcmc_opts,
-        )
-        mcmc.run(rng, *args, extra_fields=EXTRA_FIELDS, init_params=init_params)
+        if block and method == "parallel":
+            mcmc = run_in_segments(
+                kernel,
+                rng,
+                args,
+                dense_warmup or settings.warmup,
+                settings.samples,
+                settings.chains,
+                SEGMENT_ITERATIONS,
+                init_params,
+                EXTRA_FIELDS,
+                log,
+            )
+        else:
+            mcmc = MCMC(
+                kernel,
+                num_warmup=dense_warmup or settings.warmup,
+                num_samples=settings.samples,
+                **mcmc_opts,
+            )
+            mcmc.run(rng, *args, extra_fields=EXTRA_FIELDS, init_params=init_params)
         jax.block_until_ready(mcmc.get_samples())
         t2 = time.perf_counter()
     warmup_s, sampling_s = progress.split(t2)
