@@ -154,10 +154,10 @@ print(len(jax.devices("cpu")), float(f(x)[0]), one_kernel)
 def test_participant_blocks_only_for_large_data_on_the_cpu() -> None:
     from cogfit.fit import participant_block
 
-    default = SamplerSettings()  # blocks of ~100,000 trials above 800,000 trials
+    default = SamplerSettings()  # blocks of ~100,000 trials above 400,000 trials
     assert participant_block(default, "cpu", 10_000, 200) == 500
-    assert participant_block(default, "cpu", 4001, 200) == 500
-    assert participant_block(default, "cpu", 4000, 200) == 0  # 800,000 trials: one program
+    assert participant_block(default, "cpu", 2001, 200) == 500
+    assert participant_block(default, "cpu", 2000, 200) == 0  # 400,000 trials: one program
     assert participant_block(default, "cpu", 1000, 1000) == 100
     assert participant_block(default, "cpu", 2, 10**6) == 1  # never fewer than one
     assert participant_block(default, "gpu", 10_000, 200) == 0

@@ -37,7 +37,7 @@ CHOICES = {
 #: the whole model (``dense``) or else of the largest parameter block (``block``)
 DENSE_DRAWS_PER_DIM = 2
 #: on the CPU, data of more than this many likelihood blocks' worth of trials run in blocks
-BLOCKS_FROM = 8
+BLOCKS_FROM = 4
 #: parallel CPU chains with participant blocks run in executions of this many iterations
 #: (see :mod:`cogfit.segments`)
 SEGMENT_ITERATIONS = 100
@@ -180,9 +180,10 @@ def participant_block(
     :func:`cogfit.likelihood.participant_log_lik`).
 
     CPU only (on a GPU blocks would run one after another and idle the device), sequential
-    scan only, and only for data of more than ``BLOCKS_FROM`` blocks: below that the
-    blocks did not pay in real fits (2000 x 200: 111 s against 80 s unblocked, 4 x (50 + 200));
-    at 5000 x 200 they took 226 s against over 400 s.
+    scan only, and only for data of more than ``BLOCKS_FROM`` blocks: in real fits
+    (4 x (50 + 200)) blocks took as long as one loop at 2000 x 200 (72 s against 71 s)
+    and 107 s against 389 s at 3000 x 200, where the one loop's working set has left the
+    caches.
     """
     block_trials = settings.cpu_block_trials
     if platform != "cpu" or block_trials <= 0 or settings.scan != "sequential":
