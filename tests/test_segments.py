@@ -55,15 +55,33 @@ for name, value in ref_extra.items():
     out["max_diff"][name] = float(np.abs(np.asarray(value, float) - got.astype(float)).max())
 out["flat_shape"] = list(short.get_samples()["alpha"].shape)
 
+# warm-up draws on the unconstrained scale, as the dense metric's estimate reads them
+warm = MCMC(NUTS(hierarchical_model), num_warmup=16, num_samples=1, num_chains=2,
+            chain_method="parallel", progress_bar=False, postprocess_fn=lambda z: z)
+warm.warmup(key, *args, collect_warmup=True)
+seg = run_in_segments(NUTS(hierarchical_model), key, args, 16, 0, 2, 7,
+                      collect_warmup=True, constrain=False)
+out["warmup_sites"] = sorted(seg.get_samples())
+for name, value in warm.get_samples(group_by_chain=True).items():
+    got = seg.get_samples(group_by_chain=True)[name]
+    assert got.shape == value.shape, (name, got.shape, value.shape)
+    out["max_diff"]["warmup " + name] = float(np.abs(np.asarray(value) - got).max())
+for name, value in warm.post_warmup_state.z.items():
+    diff = np.abs(np.asarray(value) - seg.last_state.z[name])
+    out["max_diff"]["last " + name] = float(diff.max())
+
 # a fit with blocks and parallel chains takes this path and says so
 log = io.StringIO()
 logger = logging.getLogger("cogfit")
 logger.addHandler(logging.StreamHandler(log))
 logger.setLevel(logging.INFO)
-settings = SamplerSettings(chains=2, warmup=30, samples=20, cpu_block_trials=60)
+# a block metric: its diagonal first phase (23 iterations) runs in segments too
+settings = SamplerSettings(chains=2, warmup=30, samples=20, cpu_block_trials=60, metric="block")
 idata = fit("rw", data, settings, dataset="segments")
 out["fit_shape"] = list(idata.posterior["alpha"].shape)
-out["fit_logged"] = "2 chains in 2 segments" in log.getvalue()
+text = log.getvalue()
+out["fit_logged"] = ("then a block metric" in text and "2 chains in 1 segment of" in text
+                     and "2 chains in 2 segments" in text)
 out["fit_finite"] = bool(np.isfinite(idata.log_likelihood["choice"].values).all())
 print(json.dumps(out))
 """
@@ -72,8 +90,10 @@ print(json.dumps(out))
 def test_segmented_chains_give_numpyros_draws_and_serve_fits() -> None:
     """Against NumPyro's own ``MCMC.run`` (one execution): the same draws, step sizes,
     tree sizes and divergences (float64, to rounding) with segments of 7 iterations
-    (warm-up 24 = 7 + 7 + 7 + 3, draws 7 + 7), and a fit with participant blocks and
-    parallel chains runs this way."""
+    (warm-up 24 = 7 + 7 + 7 + 3, draws 7 + 7); collected warm-up draws on the
+    unconstrained scale and the last state against ``MCMC.warmup``'s (what the dense
+    metric's estimate reads); and a fit with participant blocks, parallel chains and a
+    block metric runs both phases this way."""
     proc = subprocess.run(
         [sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=600
     )
@@ -83,6 +103,14 @@ def test_segmented_chains_give_numpyros_draws_and_serve_fits() -> None:
     for name, diff in out["max_diff"].items():
         assert diff < 1e-7, (name, diff)
     assert out["flat_shape"] == [28, 12]
+    assert out["warmup_sites"] == [
+        "alpha_mu",
+        "alpha_offset",
+        "alpha_sigma",
+        "beta_mu",
+        "beta_offset",
+        "beta_sigma",
+    ]  # no deterministic sites
     assert out["fit_shape"] == [2, 20, 12]
     assert out["fit_logged"]
     assert out["fit_finite"]

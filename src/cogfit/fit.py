@@ -265,25 +265,42 @@ def dense_metric_from_warmup(
     args: tuple,
     init_params: Mapping[str, np.ndarray] | None,
     blocks: tuple[tuple[str, ...], ...],
+    segment: int = 0,
+    log: logging.Logger = LOG,
 ) -> tuple[dict[tuple[str, ...], np.ndarray], dict[str, np.ndarray]]:
     """Run ``warmup`` iterations of diagonal-metric warm-up with ``kernel``; return the
     dense inverse metric of each block estimated from their second half and the chains'
-    last states."""
+    last states. ``segment`` > 0: parallel chains in segments of that many iterations
+    (:func:`cogfit.segments.run_in_segments`)."""
     import jax
     from jax.flatten_util import ravel_pytree
     from numpyro.infer import MCMC
 
+    from cogfit.segments import run_in_segments
     from cogfit.warmstart import spiked_covariance
 
-    mcmc = MCMC(
-        kernel,
-        num_warmup=warmup,
-        num_samples=1,
-        postprocess_fn=lambda z: z,  # keep the unconstrained values the metric is of
-        **mcmc_opts,
-    )
-    mcmc.warmup(rng, *args, collect_warmup=True, init_params=init_params)
-    draws = mcmc.get_samples(group_by_chain=True)
+    # the unconstrained values the metric is of
+    if segment:
+        run = run_in_segments(
+            kernel,
+            rng,
+            args,
+            warmup,
+            0,
+            mcmc_opts["num_chains"],
+            segment,
+            init_params,
+            collect_warmup=True,
+            constrain=False,
+            log=log,
+        )
+        draws, last_z = run.get_samples(group_by_chain=True), run.last_state.z
+    else:
+        mcmc = MCMC(
+            kernel, num_warmup=warmup, num_samples=1, postprocess_fn=lambda z: z, **mcmc_opts
+        )
+        mcmc.warmup(rng, *args, collect_warmup=True, init_params=init_params)
+        draws, last_z = mcmc.get_samples(group_by_chain=True), mcmc.post_warmup_state.z
     metric = {}
     for block in blocks:
         # a block's coordinates in NumPyro's order: its sites in the order named, raveled
@@ -291,7 +308,7 @@ def dense_metric_from_warmup(
         flat = jax.vmap(jax.vmap(lambda *values: ravel_pytree(values)[0]))(*sites)
         flat = np.asarray(flat)[:, warmup // 2 :]
         metric[block] = spiked_covariance(flat.reshape(-1, flat.shape[-1]), flat.shape[0])
-    last = {k: np.asarray(v) for k, v in mcmc.post_warmup_state.z.items()}
+    last = {k: np.asarray(v) for k, v in last_z.items()}
     return metric, last
 
 
@@ -365,6 +382,8 @@ def sample_posterior(
         plan = plan_metric(settings, model, data.n_participants, data.n_groups, log)
         dense_warmup = plan.dense_warmup
         progress = Progress(settings.warmup, settings.samples, settings.chains, method, log=log)
+        # parallel CPU chains with blocks: executions of at most this many iterations
+        segment = SEGMENT_ITERATIONS if block and method == "parallel" else 0
         if dense_warmup:
             rng, rng_diag = jax.random.split(rng)
             diag_warmup = settings.warmup - dense_warmup
@@ -387,6 +406,8 @@ def sample_posterior(
                 args,
                 init_params,
                 plan.blocks,
+                segment,
+                log,
             )
             kernel = ReportingNUTS(
                 hierarchical_model,
@@ -404,7 +425,7 @@ def sample_posterior(
                 settings.samples,
             )
             kernel = ReportingNUTS(hierarchical_model, progress, **nuts)
-        if block and method == "parallel":
+        if segment:
             mcmc = run_in_segments(
                 kernel,
                 rng,
@@ -412,10 +433,10 @@ def sample_posterior(
                 dense_warmup or settings.warmup,
                 settings.samples,
                 settings.chains,
-                SEGMENT_ITERATIONS,
+                segment,
                 init_params,
-                EXTRA_FIELDS,
-                log,
+                extra_fields=EXTRA_FIELDS,
+                log=log,
             )
         else:
             mcmc = MCMC(

@@ -64,13 +64,18 @@ def run_in_segments(
     chains: int,
     segment: int,
     init_params: Mapping[str, np.ndarray] | None = None,
+    *,
     extra_fields: Sequence[str] = (),
+    collect_warmup: bool = False,
+    constrain: bool = True,
     log: logging.Logger = LOG,
 ) -> SegmentedRun:
     """Run ``chains`` chains of ``kernel`` (one per local device, as NumPyro's
     ``chain_method="parallel"``) for ``warmup`` + ``samples`` iterations, in executions
     of at most ``segment`` iterations; the random keys and initialisation are NumPyro's
-    ``MCMC.run``'s, so its draws are the same."""
+    ``MCMC.run``'s, so its draws are the same. ``collect_warmup``: keep warm-up draws too
+    (before the others); ``constrain=False``: keep the unconstrained values NUTS moves
+    in (no deterministic sites), as a metric estimate needs."""
     import jax
     import jax.numpy as jnp
     from numpyro.util import fori_collect, nested_attrgetter
@@ -83,8 +88,8 @@ def run_in_segments(
 
     def collect(val: tuple) -> tuple:
         values = list(get_fields(val[0]))
-        # constrained values and deterministic sites (the kernel knows them after init)
-        values[0] = kernel.postprocess_fn(model_args, {})(values[0])
+        if constrain:  # constrained values and deterministic sites (known after init)
+            values[0] = kernel.postprocess_fn(model_args, {})(values[0])
         return tuple(values)
 
     def init(key: Any, params: Any) -> Any:
@@ -114,12 +119,13 @@ def run_in_segments(
     state = jax.pmap(init)(keys, init_params)
     runner = jax.pmap(run, static_broadcasted_argnums=(1, 2))
     pieces: list[tuple] = []
-    plan = segment_lengths(warmup, samples, segment)
+    plan = [(n, keep or collect_warmup) for n, keep in segment_lengths(warmup, samples, segment)]
     log.info(
-        "%d chains in %d segments of at most %d iterations (host memory XLA holds per "
+        "%d chains in %d segment%s of at most %d iterations (host memory XLA holds per "
         "execution goes back after each)",
         chains,
         len(plan),
+        "" if len(plan) == 1 else "s",
         segment,
     )
     for n, keep in plan:
