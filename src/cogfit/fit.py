@@ -315,9 +315,11 @@ def dense_metric_from_warmup(
 def sample_posterior(
     model: BehaviouralModel, data: TaskData, settings: SamplerSettings, log: logging.Logger = LOG
 ) -> tuple[Any, dict[str, Any]]:
-    """Run NUTS with progress logged from inside the loop; return the MCMC object and
-    timings. Diagonal metric: warm-up and sampling in one compiled program; dense: a
-    diagonal warm-up first (see :func:`plan_metric`)."""
+    """Run NUTS with progress logged from inside the loop; return the MCMC object (a
+    :class:`cogfit.segments.SegmentedRun`, read the same way, for parallel CPU chains with
+    participant blocks, which run in segments) and timings. Diagonal metric: warm-up and
+    sampling in one compiled program; dense: a diagonal warm-up first (see
+    :func:`plan_metric`)."""
     import jax
     from numpyro.infer import MCMC, init_to_uniform
 
