@@ -26,7 +26,8 @@ LOG = logging.getLogger("cogfit.segments")
 @dataclass
 class SegmentedRun:
     """What a segmented run collected, read like NumPyro's ``MCMC``: ``get_samples`` and
-    ``get_extra_fields`` (draws only, warm-up left out) and the chains' ``last_state``."""
+    ``get_extra_fields`` (the draws, with the warm-up's before them only when it was
+    collected) and the chains' ``last_state``."""
 
     samples: dict[str, np.ndarray]  # leaves [chains, draws, ...]
     extra: dict[str, np.ndarray]
@@ -132,8 +133,6 @@ def run_in_segments(
         collected, state = runner(state, n, keep)
         if keep:
             pieces.append(jax.tree.map(np.asarray, collected))
-        else:
-            jax.block_until_ready(state)
     # leaves [chains, draws, ...]: segments join along the draws
     stacked = jax.tree.map(lambda *parts: np.concatenate(parts, axis=1), *pieces)
     extra = dict(zip(fields[1:], stacked[1:], strict=True))
