@@ -31,6 +31,18 @@ def test_links_match_closed_forms(link: str) -> None:
     np.testing.assert_allclose(got, CLOSED_FORMS[link](x), rtol=1e-5, atol=1e-6)
 
 
+def test_probit_tails_and_slope() -> None:
+    """Phi as one erfc keeps relative accuracy deep in the lower tail (where rates near 0
+    live) and its derivative is the normal density; references from ``math``."""
+    x = np.concatenate([np.linspace(-12.0, -4.0, 33), np.linspace(-4.0, 8.0, 49)])
+    lower = np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in x])
+    got = np.asarray(get_link("probit")(x.astype(np.float32)), np.float64)
+    np.testing.assert_allclose(got, lower, rtol=5e-5)
+    slope = np.asarray(jax.vmap(jax.grad(get_link("probit")))(x.astype(np.float32)))
+    density = np.exp(-(x**2) / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(slope, density, rtol=1e-4, atol=1e-12)
+
+
 def _base(fn):  # noqa: ANN001, ANN202
     """The distribution under a plate's expansion."""
     return getattr(fn, "base_dist", fn)

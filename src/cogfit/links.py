@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jax.numpy as jnp
-from jax.scipy.special import ndtr
+from jax import lax
 
 from cogfit.errors import ConfigError
 
@@ -25,16 +25,30 @@ LINKS: dict[str, str] = {
 }
 
 
+def probit(x: Array) -> Array:
+    """Phi(x), the standard normal CDF, as one ``erfc``.
+
+    ``jax.scipy.special.ndtr`` evaluates ``erf`` and ``erfc`` and selects between them;
+    XLA expands each into a long polynomial, so every copy of the model in a compiled
+    NUTS program carried both (about a tenth of its HLO before optimisation). One
+    ``erfc`` of ``-x / sqrt(2)`` is the same approximation, equally accurate in both
+    tails (XLA's ``erfc`` is ``1 - erf`` near 0 and reflects negative arguments). At 20
+    participants x 100 trials the NUTS program compiled 0.1 s faster and sampled ~20%
+    faster.
+    """
+    return 0.5 * lax.erfc(-x * 0.5**0.5)
+
+
 def get_link(name: str, upper: float | None = None) -> Callable[[Array], Array]:
     """Return the link function called ``name``; ``upper`` only for scaled_probit."""
     if name == "probit":
-        return ndtr
+        return probit
     if name == "logistic":
         return lambda x: 1.0 / (1.0 + jnp.exp(-x))
     if name == "scaled_probit":
         if upper is None or upper <= 0:
             raise ConfigError(f"link 'scaled_probit' needs a positive 'upper', got {upper!r}")
-        return lambda x: upper * ndtr(x)
+        return lambda x: upper * probit(x)
     if name == "softplus":
         return lambda x: jnp.logaddexp(x, 0.0)
     if name == "exp":
