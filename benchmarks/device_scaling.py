@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1000)
     p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--scan", default="sequential", choices=["sequential", "associative"])
+    p.add_argument("--scan", default="auto", choices=["auto", "sequential", "associative"])
     p.add_argument("--tag", default="", help="free text stored with the rows (e.g. machine)")
     return p.parse_args(argv)
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 "device": device,
                 "device_name": attrs["device"],
                 "chain_method": attrs["chain_method"],
-                "scan": args.scan,
+                "scan": attrs["scan"],  # the one that ran (auto resolved)
                 "chains": args.chains,
                 "warmup": args.warmup,
                 "samples": args.samples,

@@ -11,7 +11,7 @@ from numpyro.infer.util import log_density
 
 from cogfit.data import TaskData
 from cogfit.errors import ConfigError
-from cogfit.fit import SamplerSettings, fit, precision, select_device
+from cogfit.fit import SamplerSettings, fit, participant_block, precision, select_device
 from cogfit.hierarchical import hierarchical_model
 from cogfit.models import REGISTRY
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
@@ -91,6 +91,32 @@ def test_associative_scan_fit_samples_the_same_posterior_family() -> None:
     idata = fit("rw_persev", _data(8, 40), settings, dataset="assoc")
     assert np.isfinite(idata.posterior["kappa_mu"].values).all()
     assert '"scan": "associative"' in idata.posterior.attrs["sampler_settings"]
+    assert idata.posterior.attrs["scan"] == "associative"
+
+
+def test_scan_auto_is_associative_only_on_a_gpu_for_affine_models() -> None:
+    from cogfit.config import check_config
+    from cogfit.fit import resolve_scan
+
+    affine, other = REGISTRY["rw"], REGISTRY["rw_dual"]
+    assert affine.linear is not None and other.linear is None
+    assert resolve_scan("auto", "gpu", affine) == "associative"
+    assert resolve_scan("auto", "gpu", other) == "sequential"
+    assert resolve_scan("auto", "cpu", affine) == "sequential"
+    assert resolve_scan("sequential", "gpu", affine) == "sequential"  # the user's choice
+    assert resolve_scan("associative", "cpu", affine) == "associative"
+    with pytest.raises(ConfigError, match="sampler.scan: expected one of"):
+        SamplerSettings(scan="parallel")
+    # auto never asks for what a model cannot do; an explicit associative scan is refused
+    config = {"datasets": {"d": {"models": ["rw", "rw_dual"]}}, "sampler": {"scan": "auto"}}
+    check_config(config)
+    config["sampler"]["scan"] = "associative"
+    with pytest.raises(ConfigError, match="'rw_dual'.*no affine state update"):
+        check_config(config)
+    # a default fit records the scan it ran; on the CPU, sequential (in blocks when large)
+    assert participant_block(SamplerSettings(), "cpu", 10_000, 200) == 500
+    idata = fit("rw", _data(6, 30), SamplerSettings(chains=1, warmup=20, samples=20), dataset="a")
+    assert idata.posterior.attrs["scan"] == ("associative" if _has_gpu() else "sequential")
 
 
 def test_configure_xla_adds_defaults_and_keeps_the_users_choice(
@@ -152,8 +178,6 @@ print(len(jax.devices("cpu")), float(f(x)[0]), one_kernel)
 
 
 def test_participant_blocks_only_for_large_data_on_the_cpu() -> None:
-    from cogfit.fit import participant_block
-
     default = SamplerSettings()  # blocks of ~100,000 trials above 400,000 trials
     assert participant_block(default, "cpu", 10_000, 200) == 500
     assert participant_block(default, "cpu", 2001, 200) == 500

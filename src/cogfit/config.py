@@ -14,7 +14,7 @@ from cogfit.models import REGISTRY
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Fail before any job starts on unknown models or prior overrides that match nothing."""
-    scan = config.get("sampler", {}).get("scan", "sequential")
+    scan = config.get("sampler", {}).get("scan", "auto")
     for name, ds in config["datasets"].items():
         for model in ds["models"]:
             if model not in REGISTRY:
@@ -25,7 +25,7 @@ def check_config(config: Mapping[str, Any]) -> None:
             if scan == "associative" and REGISTRY[model].linear is None:
                 raise ConfigError(
                     f"sampler.scan is 'associative' but model {model!r} (datasets.{name}) has "
-                    "no affine state update; use scan: sequential"
+                    "no affine state update; use scan: auto or sequential"
                 )
         params = {p for m in ds["models"] for p in REGISTRY[m].param_names}
         for param in ds.get("priors") or {}:
@@ -52,6 +52,7 @@ FIT_MODULES = (
     "hierarchical.py",
     "warmstart.py",
     "progress.py",
+    "segments.py",
     "fit.py",
     "models",
 )
