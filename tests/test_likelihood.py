@@ -234,3 +234,30 @@ def test_participant_blocks_derivatives(model: str) -> None:
     got, want = batched(stacked, 3), batched(stacked, 0)
     for name in p:
         np.testing.assert_allclose(got[name], want[name], **close)
+
+
+@pytest.mark.parametrize("model", ["rw_persev", "rw_dual"])
+def test_fit_log_likelihood_matches_numpy_loop_at_the_draws(model: str) -> None:
+    """The per-participant log-likelihood a fit stores (for LOO/WAIC) is each draw's, as
+    the NumPy loop computes it from that draw's parameters; masked trials count nothing."""
+    from cogfit.fit import SamplerSettings, fit
+    from cogfit.simulate import as_task_data
+
+    rng = np.random.default_rng(7)
+    n_p, n_t = 5, 40
+    choices = rng.integers(0, 3, (n_p, n_t))
+    outcomes = rng.normal(0.4, 1.0, (n_p, n_t)).round(2)
+    valid = rng.random((n_p, n_t)) > 0.15
+    data = as_task_data(choices, outcomes, valid, n_options=3)
+    settings = SamplerSettings(chains=1, warmup=15, samples=4, metric="diag")
+    idata = fit(model, data, settings, dataset="ll")
+    got = idata.log_likelihood["choice"].values[0]  # [draws, participants]
+    assert got.shape == (4, n_p)
+    assert "participant_log_lik" not in idata.posterior
+    for d in range(4):
+        params = {
+            p: idata.posterior[p].values[0, d].astype(np.float64)
+            for p in REGISTRY[model].param_names
+        }
+        expected = reference(model, params, data.choices, data.outcomes, data.mask, 3)
+        np.testing.assert_allclose(got[d], expected.sum(axis=1), rtol=2e-4, atol=2e-3)

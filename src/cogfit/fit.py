@@ -492,42 +492,6 @@ def sample_posterior(
     return mcmc, timings
 
 
-def pointwise_log_lik(
-    model: BehaviouralModel,
-    samples: Mapping[str, np.ndarray],
-    data: TaskData,
-    batch: int = 256,
-    parallel: bool = False,
-) -> np.ndarray:
-    """Per-participant log-likelihood for every draw, shape [chains, draws, P].
-
-    ``parallel``: one chain per device (the CPU devices the chains sampled on), which
-    spreads this forward pass over the cores as sampling was. Draws go through in
-    batches of at most ``batch`` and of at most ~8M trial evaluations per device, so
-    memory does not grow with the number of participants.
-    """
-    import jax
-    import jax.numpy as jnp
-
-    from cogfit.likelihood import participant_log_lik
-
-    names = model.param_names
-    by_chain = {n: jnp.asarray(samples[n]) for n in names}  # leaves [chains, draws, P]
-    batch = max(1, min(batch, 2**23 // (data.n_participants * data.n_trials)))
-    choices, outcomes, mask = (jnp.asarray(a) for a in (data.choices, data.outcomes, data.mask))
-
-    def one(draw: dict[str, jnp.ndarray]) -> jnp.ndarray:
-        return participant_log_lik(model, draw, choices, outcomes, mask, data.n_options)
-
-    def chain(draws: dict[str, jnp.ndarray]) -> jnp.ndarray:
-        return jax.lax.map(one, draws, batch_size=batch)
-
-    chains = samples[names[0]].shape[0]
-    if parallel and 1 < chains <= jax.local_device_count():
-        return np.asarray(jax.pmap(chain)(by_chain))
-    return np.asarray(jax.jit(lambda d: jax.lax.map(chain, d))(by_chain))
-
-
 def to_inference_data(
     model: BehaviouralModel,
     mcmc: Any,
@@ -542,12 +506,10 @@ def to_inference_data(
     import numpyro
 
     import cogfit
-    from cogfit.hierarchical import site_names
+    from cogfit.hierarchical import LOG_LIK_SITE, site_names
 
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
-    with precision(settings.precision):
-        parallel = timings["chain_method"] == "parallel"
-        log_lik = pointwise_log_lik(model, samples, data, parallel=parallel)
+    log_lik = samples.pop(LOG_LIK_SITE)  # [chains, draws, P], computed with each draw
     dims: dict[str, list[str]] = {}
     for name in model.param_names:
         sites = site_names(name)

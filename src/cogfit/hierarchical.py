@@ -24,6 +24,9 @@ from cogfit.models.base import Array, BehaviouralModel, ParamSpec
 
 GROUP_PLATE = "group"
 PARTICIPANT_PLATE = "participant"
+#: deterministic site with each participant's log-likelihood: NUTS's collected draws
+#: carry it, so LOO/WAIC need no second pass (or compiled program) over the data
+LOG_LIK_SITE = "participant_log_lik"
 
 
 def site_names(param: str) -> dict[str, str]:
@@ -99,4 +102,5 @@ def hierarchical_model(
         for spec in model.params
     }
     loglik = participant_log_lik(model, params, choices, outcomes, mask, n_options, scan, block)
+    numpyro.deterministic(LOG_LIK_SITE, loglik)
     numpyro.factor("choice", loglik.sum())
