@@ -57,6 +57,7 @@ def make_idata(
         "jax_version": "0.10.2",
         "numpyro_version": "0.22.0",
         "device": "cpu",
+        "scan": "associative",
         "seed": 1234,
         "sampler_settings": json.dumps({"num_warmup": 500, "num_samples": n_draws}),
         "data_hash": "d" * 16,

@@ -138,6 +138,7 @@ def test_report_shows_cleaning_provenance_and_comparison(report: str) -> None:
     assert "4 included" in report and "1 excluded" in report
     assert "Group means across models" in report
     assert "0.10.2" in report and "d" * 16 in report and "num_warmup=500" in report
+    assert "likelihood scan" in report and "associative" in report
     assert "2025-01-01T00:00:00+00:00" in report
     assert "90% HDI" in report
     assert "How to read this report" in report

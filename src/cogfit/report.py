@@ -47,6 +47,7 @@ PROVENANCE = {
     "jax": "jax_version",
     "numpyro": "numpyro_version",
     "device": "device",
+    "likelihood scan": "scan",  # the one that ran (sampler.scan auto resolved)
     "seed": "seed",
     "data hash": "data_hash",
     "model hash": "model_hash",
