@@ -217,3 +217,33 @@ def test_fit_in_participant_blocks_runs_and_logs(caplog: pytest.LogCaptureFixtur
     assert "blocks of 3 participants" in caplog.text
     assert idata.posterior["alpha"].shape == (1, 30, 30)
     assert np.isfinite(idata.posterior["alpha"].values).all()
+
+
+def test_gpu_chain_layout_runs_on_the_cpu(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a GPU fit runs (vectorised chains in one program, the associative scan that
+    ``scan: auto`` takes there, a block metric from the diagonal warm-up), on the CPU:
+    progress is logged once per milestone for all chains, and the draws, per-chain
+    log-likelihood and statistics have their shapes."""
+    import logging
+
+    import cogfit.fit as fit_module
+
+    monkeypatch.setattr(fit_module, "chain_method", lambda platform, chains: "vectorized")
+    settings = SamplerSettings(chains=2, warmup=30, samples=20, scan="associative", metric="block")
+    data = _data(8, 40)
+    with caplog.at_level(logging.INFO, logger="cogfit"):
+        idata = fit("rw", data, settings, dataset="vec")
+    assert idata.posterior.attrs["chain_method"] == "vectorized"
+    assert idata.posterior.attrs["scan"] == "associative"
+    assert idata.posterior["alpha"].shape == (2, 20, 8)
+    assert idata.log_likelihood["choice"].shape == (2, 20, 8)
+    assert np.isfinite(idata.log_likelihood["choice"].values).all()
+    assert idata.sample_stats["step_size"].shape == (2, 20)
+    text = caplog.text
+    assert "then a block metric" in text
+    assert text.count("iteration 50/50 (sampling) reached by all chains") == 1
+    # the two chains are not one chain twice
+    alpha = idata.posterior["alpha"].values
+    assert not np.allclose(alpha[0], alpha[1])

@@ -43,6 +43,21 @@ def test_milestones_are_logged_once_every_chain_has_passed(
         assert "iteration 5/10 (sampling) reached by all chains" in caplog.messages[1]
 
 
+def test_vectorised_chains_call_once_per_milestone(caplog: pytest.LogCaptureFixture) -> None:
+    """Vectorised chains (GPUs) run one program iteration for all chains and call back
+    once with their minimum counter: each call is a milestone every chain has passed."""
+    progress = Progress(warmup=4, samples=6, chains=4, chain_method="vectorized", every=5)
+    with caplog.at_level(logging.INFO, logger="cogfit.progress"):
+        for i in (4, 5, 10):
+            progress(i)
+    assert [m.split(" reached")[0] for m in caplog.messages] == [
+        "iteration 4/10 (warm-up)",
+        "iteration 5/10 (sampling)",
+        "iteration 10/10 (sampling)",
+    ]
+    assert all("by all chains" in m for m in caplog.messages)
+
+
 def test_time_split_parallel_and_sequential(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
     monkeypatch.setattr(progress_module.time, "perf_counter", clock)

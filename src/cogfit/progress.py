@@ -39,6 +39,9 @@ class Progress:
     ) -> None:
         self.warmup, self.total, self.chains = warmup, warmup + samples, chains
         self.sequential = chain_method == "sequential" and chains > 1
+        # calls per milestone: one per chain, but vectorised chains share one program
+        # iteration and call once for all of them (ReportingNUTS reports their minimum)
+        self.callers = 1 if chain_method == "vectorized" else chains
         self.every = every or max(self.total // 10, 1)
         self.log = log
         self.start = time.perf_counter()
@@ -60,7 +63,7 @@ class Progress:
                 self.warmup_ends.append(now)
             if i == self.total:
                 self.ends.append(now)
-            if not self.sequential and self.counts[i] != self.chains:
+            if not self.sequential and self.counts[i] != self.callers:
                 return  # logged once, when the last chain passes
         phase = "warm-up" if i <= self.warmup else "sampling"
         who = f"chain {self.counts[i]}/{self.chains}" if self.sequential else "all chains"
