@@ -446,12 +446,14 @@ def sample_posterior(
                 settings.samples,
             )
             kernel = ReportingNUTS(hierarchical_model, progress, **nuts)
+        # warm-up left to the final kernel: all of it, or the dense phase's step-size part
+        final_warmup = dense_warmup or settings.warmup
         if segment:
             mcmc = run_in_segments(
                 kernel,
                 rng,
                 args,
-                dense_warmup or settings.warmup,
+                final_warmup,
                 settings.samples,
                 settings.chains,
                 segment,
@@ -462,7 +464,7 @@ def sample_posterior(
         else:
             mcmc = MCMC(
                 kernel,
-                num_warmup=dense_warmup or settings.warmup,
+                num_warmup=final_warmup,
                 num_samples=settings.samples,
                 **mcmc_opts,
             )
