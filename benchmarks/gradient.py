@@ -8,14 +8,19 @@ baseline / cogfit (higher = cogfit faster), for cogfit's sequential and associat
 scans (with the participant blocks a fit with default settings uses: ``cogfit_block``
 participants per block, 0 for none), and the working memory XLA allocates for one
 gradient (temporary buffers, from the compiled program's own memory analysis) per
-participant. Prints Markdown and appends rows
-to benchmarks/results/gradient.parquet.
+participant. Each method runs with its faster XLA options: cogfit with the ones its fits
+use (``fit.configure_xla``), the baseline with the same except XLA's newer fusion
+emitters (``baseline_xla``), so the baseline is timed in a child process. Prints Markdown
+and appends rows to benchmarks/results/gradient.parquet.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +39,15 @@ from cogfit.hierarchical import hierarchical_model  # noqa: E402
 from cogfit.models import REGISTRY  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def baseline_xla(n_devices: int) -> None:
+    """cogfit's XLA options for the tutorial baseline, except the legacy fusion emitters:
+    they leave cogfit's gradient as it is but slow the baseline's (200 x 200: 20 against
+    17 ns per trial, 1000 x 200: 17 against 12), so the baseline keeps XLA's default."""
+    off = "--xla_backend_extra_options=xla_cpu_disable_new_fusion_emitters=false"
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {off}".strip()
+    configure_xla(n_devices)
 
 
 def time_gradient(model, args: tuple, repeats: int) -> float:  # noqa: ANN001
@@ -64,23 +78,48 @@ def profile_gradient(  # noqa: ANN001
     return float(np.median(per_call)), temp_mb
 
 
+def baseline_rows(sizes: list[str], repeats: int) -> list[dict]:
+    """The baseline's time and memory per size, measured in this process."""
+    rows = []
+    for size in sizes:
+        n_p, n_t = (int(x) for x in size.split("x"))
+        t, mb = profile_gradient(baseline_model, padded(n_p, n_t), repeats)
+        rows.append(
+            {"baseline_ns": 1e9 * t / (n_p * n_t), "baseline_kb_per_participant": 1024 * mb / n_p}
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--sizes", nargs="+", default=["20x100", "200x200", "1000x200", "10000x200"])
     p.add_argument("--repeats", type=int, default=100)
+    p.add_argument("--baseline-only", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    # the XLA options fits run with, for both methods; JAX reads them when its backend
-    # starts (first use), so not at import: bench.py imports this module after setting
-    # its own device count
-    configure_xla(1)
+    # JAX reads XLA options when its backend starts (first use), so not at import:
+    # bench.py imports this module after setting its own
+    if args.baseline_only:
+        baseline_xla(1)
+        print("RESULT " + json.dumps(baseline_rows(args.sizes, args.repeats)), flush=True)
+        return 0
+    child = subprocess.run(
+        [sys.executable, __file__, "--baseline-only", "--repeats", str(args.repeats), "--sizes"]
+        + args.sizes,
+        capture_output=True,
+        text=True,
+    )
+    lines = [x for x in child.stdout.splitlines() if x.startswith("RESULT ")]
+    if child.returncode != 0 or not lines:
+        raise SystemExit(f"baseline gradients failed:\n{child.stderr[-2000:]}")
+    baselines = json.loads(lines[0][len("RESULT ") :])
+    configure_xla(1)  # the options cogfit's fits run with
     rows = []
-    for size in args.sizes:
+    for size, base_row in zip(args.sizes, baselines, strict=True):
         n_p, n_t = (int(x) for x in size.split("x"))
         choices, outcomes, mask = padded(n_p, n_t)
         n = n_p * n_t
-        base, base_mb = profile_gradient(baseline_model, (choices, outcomes, mask), args.repeats)
-        row = {"participants": n_p, "trials": n_t, "baseline_ns": 1e9 * base / n}
-        row["baseline_kb_per_participant"] = 1024 * base_mb / n_p
+        base = base_row["baseline_ns"] * n / 1e9
+        row = {"participants": n_p, "trials": n_t, **base_row}
         group = np.zeros(n_p, np.int32)
         backend = jax.devices()[0].platform
         for scan in ("sequential", "associative"):

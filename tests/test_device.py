@@ -138,22 +138,35 @@ def test_configure_xla_adds_defaults_and_keeps_the_users_choice(
     assert [f for f in flags if "copy_insertion" in f] == [
         "--xla_cpu_copy_insertion_use_region_analysis=false"
     ]
-    assert "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1000000000" in flags
+    ours = (
+        "xla_cpu_small_while_loop_byte_threshold=1000000000,"
+        "xla_cpu_disable_new_fusion_emitters=true"
+    )
+    assert f"--xla_backend_extra_options={ours}" in flags
     # the backend's option map: the user's entries kept, ours added unless already there
     monkeypatch.setenv("XLA_FLAGS", "--xla_backend_extra_options=foo,bar=2")
     configure_xla(1)
     flags = os.environ["XLA_FLAGS"].split()
-    expected = (
-        "--xla_backend_extra_options=foo,bar=2,xla_cpu_small_while_loop_byte_threshold=1000000000"
-    )
-    assert [f for f in flags if "extra_options" in f] == [expected]
+    assert [f for f in flags if "extra_options" in f] == [
+        f"--xla_backend_extra_options=foo,bar=2,{ours}"
+    ]
     monkeypatch.setenv(
         "XLA_FLAGS", "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0"
     )
     configure_xla(1)
     flags = os.environ["XLA_FLAGS"].split()
     assert [f for f in flags if "extra_options" in f] == [
-        "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0"
+        "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0,"
+        "xla_cpu_disable_new_fusion_emitters=true"
+    ]
+    # XLA reads a boolean option by presence, so "false" turns one of ours off by leaving it out
+    monkeypatch.setenv(
+        "XLA_FLAGS", "--xla_backend_extra_options=xla_cpu_disable_new_fusion_emitters=FALSE,x=1"
+    )
+    configure_xla(1)
+    flags = os.environ["XLA_FLAGS"].split()
+    assert [f for f in flags if "extra_options" in f] == [
+        "--xla_backend_extra_options=x=1,xla_cpu_small_while_loop_byte_threshold=1000000000"
     ]
 
 
