@@ -8,9 +8,10 @@ same priors and links) to the same simulated data with 4 chains x (1000 warm-up 
 draws) and the same NUTS target acceptance (0.8, Stan's and NumPyro's default). Each
 (method, size) runs in its own process so peak memory is its own. Stan's program gets a
 fresh comment line each run, so httpstan compiles it afresh as cogfit's JAX programs are
-(neither uses a compilation cache here). Both NumPyro methods warm up and sample in one
-``mcmc.run`` (as tutorials do); a host callback at the end of warm-up (cogfit.progress)
-splits the wall time. Imports (ArviZ included) happen before any clock starts. Recorded:
+(neither uses a compilation cache here). The baseline warms up and samples in one
+``mcmc.run`` (as tutorials do), cogfit as its fits do (one compiled program executed per
+phase, ``cogfit.segments``); in both a host callback at the end of warm-up
+(cogfit.progress) splits the wall time. Imports (ArviZ included) happen before any clock starts. Recorded:
 build/compile time (everything but sampling), sampling time, minimum bulk ESS over the
 group-level parameters, ESS/s with and without compile time, gradient time per trial
 (measured directly for the JAX methods; for Stan derived from sampling time / leapfrog

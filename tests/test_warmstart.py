@@ -185,7 +185,8 @@ def test_fit_with_dense_metric_logs_both_phases(
     with caplog.at_level(logging.INFO, logger="cogfit"):
         idata = fit("rw", data, settings)
     text = "\n".join(caplog.messages)
-    assert f"150 iterations with a diagonal metric, then a {metric} metric" in text
+    assert f"150 iterations to estimate a {metric} metric" in text
+    assert f"{metric} metric set from 75 draws per chain" in text
     assert "iteration 200/230 (warm-up)" in text and "iteration 230/230 (sampling)" in text
     assert idata.posterior.sizes["draw"] == 30
     assert not bool(idata.sample_stats.diverging.any())

@@ -242,10 +242,10 @@ def plan_metric(
 ) -> MetricPlan:
     """Choose the metric (``sampler.metric``) for a model and data size.
 
-    The dense metric is estimated from the second half of a diagonal warm-up (the first
-    three quarters of it) and kept fixed while the last quarter adapts the step size. It
-    costs a second compiled program and a D x D product per leapfrog step (one per block),
-    and needs enough draws: ``auto`` takes ``dense`` when the kept draws number
+    The dense metric is estimated from the second half of the first three quarters of
+    warm-up (see :func:`sample_posterior`) and kept fixed while the last quarter adapts
+    the step size. It costs a D x D product per leapfrog step (one per block), and needs
+    enough draws: ``auto`` takes ``dense`` when the kept draws number
     ``DENSE_DRAWS_PER_DIM`` per coordinate, else ``block`` when they do per coordinate of
     one parameter's block, else ``diag``.
     """
@@ -285,76 +285,60 @@ def plan_metric(
     return MetricPlan(kind, blocks[kind], dense, dims[kind])
 
 
-def dense_metric_from_warmup(
-    kernel: Any,
-    warmup: int,
-    mcmc_opts: Mapping[str, Any],
-    rng: Any,
-    args: tuple,
-    init_params: Mapping[str, np.ndarray] | None,
-    blocks: tuple[tuple[str, ...], ...],
-    segment: int = 0,
-    log: logging.Logger = LOG,
-) -> tuple[dict[tuple[str, ...], np.ndarray], dict[str, np.ndarray]]:
-    """Run ``warmup`` iterations of diagonal-metric warm-up with ``kernel``; return the
-    dense inverse metric of each block estimated from their second half and the chains'
-    last states. ``segment`` > 0: parallel chains in segments of that many iterations
-    (:func:`cogfit.segments.run_in_segments`)."""
-    import jax
-    from jax.flatten_util import ravel_pytree
-    from numpyro.infer import MCMC
+def block_coordinates(
+    shapes: Mapping[str, tuple[int, ...]], blocks: tuple[tuple[str, ...], ...]
+) -> dict[tuple[str, ...], np.ndarray]:
+    """Each block's coordinates in NumPyro's flat vector of all sample sites (sites in
+    name order, raveled; :data:`WarmStart.inverse_mass_matrix` is in that order). Within
+    a block, coordinates follow its sites in the order named, as NumPyro's ``dense_mass``."""
+    offsets, at = {}, 0
+    for name in sorted(shapes):
+        size = int(np.prod(shapes[name], dtype=np.int64))
+        offsets[name] = np.arange(at, at + size)
+        at += size
+    return {block: np.concatenate([offsets[name] for name in block]) for block in blocks}
 
-    from cogfit.segments import run_in_segments
-    from cogfit.warmstart import spiked_covariance
 
-    # the unconstrained values the metric is of
-    if segment:
-        run = run_in_segments(
-            kernel,
-            rng,
-            args,
-            warmup,
-            0,
-            mcmc_opts["num_chains"],
-            segment,
-            init_params,
-            collect_warmup=True,
-            constrain=False,
-            log=log,
-        )
-        draws, last_z = run.get_samples(group_by_chain=True), run.last_state.z
-    else:
-        mcmc = MCMC(
-            kernel, num_warmup=warmup, num_samples=1, postprocess_fn=lambda z: z, **mcmc_opts
-        )
-        mcmc.warmup(rng, *args, collect_warmup=True, init_params=init_params)
-        draws, last_z = mcmc.get_samples(group_by_chain=True), mcmc.post_warmup_state.z
-    metric = {}
-    for block in blocks:
-        # a block's coordinates in NumPyro's order: its sites in the order named, raveled
-        sites = tuple(draws[name] for name in block)
-        flat = jax.vmap(jax.vmap(lambda *values: ravel_pytree(values)[0]))(*sites)
-        flat = np.asarray(flat)[:, warmup // 2 :]
-        metric[block] = spiked_covariance(flat.reshape(-1, flat.shape[-1]), flat.shape[0])
-    last = {k: np.asarray(v) for k, v in last_z.items()}
-    return metric, last
+def block_draws(draws: Mapping[str, np.ndarray], block: tuple[str, ...]) -> np.ndarray:
+    """A block's draws ``[chains * n, D]`` (chain-major) from unconstrained draws with
+    leaves ``[chains, n, ...]``, its coordinates in NumPyro's order."""
+    parts = [np.asarray(draws[name]) for name in block]
+    chains, n = parts[0].shape[:2]
+    return np.concatenate([p.reshape(chains, n, -1) for p in parts], axis=-1).reshape(
+        chains * n, -1
+    )
+
+
+def diagonal_metric(x: np.ndarray, chains: int) -> np.ndarray:
+    """Per-coordinate variance of draws ``[chains * n, D]`` (each chain centred on its
+    mean), shrunk towards 1e-3 for few draws as Stan's and NumPyro's windowed
+    adaptation do; as a diagonal matrix for a dense block."""
+    n, dim = x.shape
+    per_chain = x.reshape(chains, n // chains, dim)
+    var = ((per_chain - per_chain.mean(axis=1, keepdims=True)) ** 2).sum((0, 1)) / (n - chains)
+    return np.diag((n / (n + 5.0)) * var + 1e-3 * (5.0 / (n + 5.0)))
 
 
 def sample_posterior(
     model: BehaviouralModel, data: TaskData, settings: SamplerSettings, log: logging.Logger = LOG
 ) -> tuple[Any, dict[str, Any]]:
-    """Run NUTS with progress logged from inside the loop; return the MCMC object (a
-    :class:`cogfit.segments.SegmentedRun`, read the same way, for parallel CPU chains with
-    participant blocks, which run in segments) and timings. Diagonal metric: warm-up and
-    sampling in one compiled program; dense: a diagonal warm-up first (see
-    :func:`plan_metric`)."""
+    """Run NUTS with progress logged from inside the loop; return the draws (a
+    :class:`cogfit.segments.SegmentedRun`, read like NumPyro's ``MCMC``) and timings.
+
+    All phases are executions of one compiled program (:class:`cogfit.segments.Chains`).
+    A diagonal metric is adapted by NumPyro. A dense or block metric (:func:`plan_metric`)
+    is set on the host: the chains start with the ADVI scales (or the identity) in a
+    dense-shaped metric NumPyro does not adapt; a diagonal estimate from the second
+    quarter of the first phase replaces it halfway, the dense estimate from the second
+    half follows at its end, and the last ``dense_warmup`` iterations adapt the step size.
+    """
     import jax
-    from numpyro.infer import MCMC, init_to_uniform
+    from numpyro.infer import init_to_uniform
 
     from cogfit.hierarchical import hierarchical_model, prior_median_point
     from cogfit.progress import Progress, ReportingNUTS
-    from cogfit.segments import run_in_segments
-    from cogfit.warmstart import advi_start
+    from cogfit.segments import Chains
+    from cogfit.warmstart import advi_start, spiked_covariance
 
     platform = select_device(settings.device, log)
     method = chain_method(platform, settings.chains)
@@ -399,93 +383,87 @@ def sample_posterior(
                 model, data.n_participants, data.n_groups
             )
             start = advi_start(hierarchical_model, args, point, rng_start, settings.chains, log=log)
-        init_params = None
-        if start is not None:
-            # host arrays: MCMC places them per chain (pmap shards, vmap batches)
-            init_params = {k: np.asarray(v) for k, v in start.init_params.items()}
-            if settings.chains == 1:
-                init_params = {k: v[0] for k, v in init_params.items()}
+        # host arrays with a leading chain axis: Chains places them per chain
+        init_params = None if start is None else jax.tree.map(np.asarray, start.init_params)
+        plan = plan_metric(settings, model, data.n_participants, data.n_groups, log)
         nuts = {
             "target_accept_prob": settings.target_accept,
             "max_tree_depth": settings.max_tree_depth,
             "init_strategy": init_to_uniform(radius=1.0),
-            "inverse_mass_matrix": None if start is None else np.asarray(start.inverse_mass_matrix),
         }
-        mcmc_opts = {"num_chains": settings.chains, "chain_method": method, "progress_bar": False}
-        plan = plan_metric(settings, model, data.n_participants, data.n_groups, log)
-        dense_warmup = plan.dense_warmup
-        progress = Progress(settings.warmup, settings.samples, settings.chains, method, log=log)
-        # parallel CPU chains with blocks: executions of at most this many iterations
-        segment = SEGMENT_ITERATIONS if block and method == "parallel" else 0
-        if dense_warmup:
-            rng, rng_diag = jax.random.split(rng)
-            diag_warmup = settings.warmup - dense_warmup
+        if plan.kind == "diag":
             log.info(
-                "warm-up: %d iterations with a diagonal metric, then a %s metric (%d x %d "
-                "coordinates) from their second half and %d iterations of step-size "
-                "adaptation; %d draws",
-                diag_warmup,
-                plan.kind,
-                len(plan.blocks),
-                plan.block_dim,
-                dense_warmup,
-                settings.samples,
-            )
-            nuts["inverse_mass_matrix"], init_params = dense_metric_from_warmup(
-                ReportingNUTS(hierarchical_model, progress, **nuts),
-                diag_warmup,
-                mcmc_opts,
-                rng_diag,
-                args,
-                init_params,
-                plan.blocks,
-                segment,
-                log,
-            )
-            kernel = ReportingNUTS(
-                hierarchical_model,
-                progress,
-                offset=diag_warmup,
-                dense_mass=list(plan.blocks),
-                adapt_mass_matrix=False,
-                **nuts,
-            )
-        else:
-            log.info(
-                "warm-up %d + sampling %d iterations per chain, diagonal metric, one compiled "
-                "program ...",
+                "warm-up %d + sampling %d iterations per chain, diagonal metric",
                 settings.warmup,
                 settings.samples,
             )
-            kernel = ReportingNUTS(hierarchical_model, progress, **nuts)
-        # warm-up left to the final kernel: all of it, or the dense phase's step-size part
-        final_warmup = dense_warmup or settings.warmup
-        if segment:
-            mcmc = run_in_segments(
-                kernel,
-                rng,
-                args,
-                final_warmup,
-                settings.samples,
-                settings.chains,
-                segment,
-                init_params,
-                extra_fields=EXTRA_FIELDS,
-                log=log,
-            )
+            if start is not None:
+                nuts["inverse_mass_matrix"] = np.asarray(start.inverse_mass_matrix)
         else:
-            mcmc = MCMC(
-                kernel,
-                num_warmup=final_warmup,
-                num_samples=settings.samples,
-                **mcmc_opts,
+            first = settings.warmup - plan.dense_warmup
+            log.info(
+                "warm-up: %d iterations to estimate a %s metric (%d x %d coordinates; a "
+                "diagonal from iterations %d-%d, the %s from %d-%d), then %d of step-size "
+                "adaptation; %d draws",
+                first,
+                plan.kind,
+                len(plan.blocks),
+                plan.block_dim,
+                first // 4,
+                first // 2,
+                plan.kind,
+                first // 2,
+                first,
+                plan.dense_warmup,
+                settings.samples,
             )
-            mcmc.run(rng, *args, extra_fields=EXTRA_FIELDS, init_params=init_params)
-        jax.block_until_ready(mcmc.get_samples())
+            nuts["dense_mass"] = list(plan.blocks)
+            nuts["adapt_mass_matrix"] = False
+            if start is None:
+                nuts["inverse_mass_matrix"] = {b: np.eye(plan.block_dim) for b in plan.blocks}
+            else:
+                diag = np.asarray(start.inverse_mass_matrix)
+                shapes = {k: v.shape[1:] for k, v in init_params.items()}
+                coords = block_coordinates(shapes, plan.blocks)
+                nuts["inverse_mass_matrix"] = {b: np.diag(diag[i]) for b, i in coords.items()}
+        progress = Progress(settings.warmup, settings.samples, settings.chains, method, log=log)
+        # parallel CPU chains with blocks: executions of at most SEGMENT_ITERATIONS
+        # (see cogfit.segments); otherwise as long as the longest collected phase
+        longest = max(settings.samples, settings.warmup - plan.dense_warmup, 1)
+        length = SEGMENT_ITERATIONS if block and method == "parallel" else longest
+        chains = Chains(
+            ReportingNUTS(hierarchical_model, progress, **nuts),
+            rng,
+            args,
+            settings.warmup,
+            settings.chains,
+            method,
+            init_params,
+            length=length,
+            extra_fields=EXTRA_FIELDS,
+            unconstrained=plan.kind != "diag",
+            log=log,
+        )
+        if plan.kind == "diag":
+            run = chains.advance((settings.warmup, False), (settings.samples, True))
+        else:
+            first = settings.warmup - plan.dense_warmup
+            quarter, half = first // 4, first // 2
+            kept = chains.advance((quarter, False), (half - quarter, True)).unconstrained
+            chains.set_metric(
+                {b: diagonal_metric(block_draws(kept, b), settings.chains) for b in plan.blocks}
+            )
+            kept = chains.advance((first - half, True)).unconstrained
+            metric = {}
+            for b in plan.blocks:
+                metric[b] = spiked_covariance(block_draws(kept, b), settings.chains)
+            chains.set_metric(metric)
+            log.info("%s metric set from %d draws per chain", plan.kind, first - half)
+            run = chains.advance((plan.dense_warmup, False), (settings.samples, True))
         t2 = time.perf_counter()
     warmup_s, sampling_s = progress.split(t2)
     warmup_s += progress.start - t0  # the start (ADVI) belongs to warm-up
-    n_div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    n_div = int(np.asarray(run.get_extra_fields()["diverging"]).sum())
     log.info(
         "done in %.1f s: start + compilation + warm-up %.1f s, sampling %.1f s; "
         "%d divergent transitions",
@@ -503,7 +481,7 @@ def sample_posterior(
         "chain_method": method,
         "scan": scan,
     }
-    return mcmc, timings
+    return run, timings
 
 
 def to_inference_data(

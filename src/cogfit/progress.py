@@ -91,14 +91,12 @@ class ReportingNUTS(NUTS):
     """NUTS that reports its iteration count to a :class:`Progress` at milestones.
 
     The draws are NUTS's own: the callback reads the iteration counter and returns
-    nothing into the computation. ``offset``: iterations an earlier kernel of the same
-    run already did, so a run made of phases reports one count.
+    nothing into the computation.
     """
 
-    def __init__(self, model: Any, progress: Progress, offset: int = 0, **kwargs: Any) -> None:
+    def __init__(self, model: Any, progress: Progress, **kwargs: Any) -> None:
         super().__init__(model, **kwargs)
         self.progress = progress
-        self.offset = offset
 
     def sample(self, state: Any, model_args: Any, model_kwargs: Any) -> Any:
         import jax
@@ -106,7 +104,7 @@ class ReportingNUTS(NUTS):
 
         new = super().sample(state, model_args, model_kwargs)
         # vectorised chains carry one counter each, all equal
-        i = jnp.min(new.i) + self.offset
+        i = jnp.min(new.i)
         jax.lax.cond(
             self.progress.milestone(i),
             lambda: jax.debug.callback(self.progress, i),

@@ -1,37 +1,47 @@
-"""Parallel NUTS chains run in segments: one compiled program executed several times,
-each execution continuing the chains' state where the last one stopped.
+"""NUTS chains moved on by one compiled program, executed as often as the fit needs.
 
-Why: when several CPU devices execute at once (one chain each), XLA's runtime keeps
-about 1-2 KB of host memory for every loop run inside a program until that program's
-execution ends. A fit is one execution, and with participant blocks every gradient runs
-two loops per block, so at 10,000 x 200 (20 blocks) a 4 x (1000 + 1000) fit would hold
-on the order of 10 GB by its end (measured: 2.4 KB per block per gradient per chain). In
-segments the memory goes back after each one. The draws are those of one run: the state,
-random key included, carries over, and the adaptation schedule follows the iteration
+Why one program: NumPyro's ``MCMC`` compiles a new program for every run, and a NUTS
+program takes seconds to compile (2.5-3 s at 20 x 100 on a 2-core CPU: most of a small
+fit). A warm-up that changes the metric between phases (``fit.plan_metric``) would need
+a second program; here the program takes the chains' state and a number of iterations
+(both traced), so each phase is one more execution of the same program, and the metric
+is replaced in the state on the host between executions (:meth:`Chains.set_metric`).
+
+Why executions of bounded length: when several CPU devices execute at once (one chain
+each), XLA's runtime keeps about 1-2 KB of host memory for every loop run inside a
+program until that program's execution ends; with participant blocks every gradient runs
+two loops per block, so at 10,000 x 200 (20 blocks) a 4 x (1000 + 1000) fit in one
+execution would hold on the order of 10 GB by its end (measured: 2.4 KB per block per
+gradient per chain). Executions of at most ``length`` iterations give it back each time.
+
+The draws are those of one ``MCMC.run``: chains start as it starts them (same key split,
+``kernel.init`` per chain), the state (random key, iteration counter, adaptation
+included) carries over between executions, and NumPyro's adaptation schedule follows the
 counter in the state.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 LOG = logging.getLogger("cogfit.segments")
+CHAIN_METHODS = ("parallel", "vectorized", "sequential")
 
 
 @dataclass
 class SegmentedRun:
-    """What a segmented run collected, read like NumPyro's ``MCMC``: ``get_samples`` and
-    ``get_extra_fields`` (the draws, with the warm-up's before them only when it was
-    collected) and the chains' ``last_state``."""
+    """Collected draws, read like NumPyro's ``MCMC``: ``get_samples`` (constrained values
+    and deterministic sites), ``get_extra_fields``, and ``unconstrained`` (the values NUTS
+    moves in, when the chains keep them), leaves [chains, draws, ...]."""
 
-    samples: dict[str, np.ndarray]  # leaves [chains, draws, ...]
+    samples: dict[str, np.ndarray]
     extra: dict[str, np.ndarray]
-    last_state: Any
+    unconstrained: dict[str, np.ndarray] | None = None
 
     @staticmethod
     def _flat(tree: dict[str, np.ndarray], group_by_chain: bool) -> dict[str, np.ndarray]:
@@ -46,94 +56,224 @@ class SegmentedRun:
         return self._flat(self.extra, group_by_chain)
 
 
-def segment_lengths(warmup: int, samples: int, segment: int) -> list[tuple[int, bool]]:
-    """(iterations, collected) per segment: warm-up and draws each cut into pieces of at
-    most ``segment`` iterations, so no segment mixes the two."""
-    out = []
-    for total, collected in ((warmup, False), (samples, True)):
-        full, rest = divmod(total, segment)
-        out += [(segment, collected)] * full + ([(rest, collected)] if rest else [])
-    return out
+def pieces(n: int, length: int) -> list[int]:
+    """``n`` iterations as executions of at most ``length``."""
+    full, rest = divmod(n, length)
+    return [length] * full + ([rest] if rest else [])
 
 
-def run_in_segments(
-    kernel: Any,
-    rng_key: Any,
-    model_args: tuple,
-    warmup: int,
-    samples: int,
-    chains: int,
-    segment: int,
-    init_params: Mapping[str, np.ndarray] | None = None,
-    *,
-    extra_fields: Sequence[str] = (),
-    collect_warmup: bool = False,
-    constrain: bool = True,
-    log: logging.Logger = LOG,
-) -> SegmentedRun:
-    """Run ``chains`` chains of ``kernel`` (one per local device, as NumPyro's
-    ``chain_method="parallel"``) for ``warmup`` + ``samples`` iterations, in executions
-    of at most ``segment`` iterations; the random keys and initialisation are NumPyro's
-    ``MCMC.run``'s, so its draws are the same. ``collect_warmup``: keep warm-up draws too
-    (before the others); ``constrain=False``: keep the unconstrained values NUTS moves
-    in (no deterministic sites), as a metric estimate needs."""
-    import jax
-    import jax.numpy as jnp
-    from numpyro.util import fori_collect, nested_attrgetter
+class Chains:
+    """``chains`` NUTS chains of ``kernel`` on the model arguments ``model_args``.
 
-    if chains > jax.local_device_count():
-        raise ValueError(f"{chains} chains need {chains} devices; {jax.local_device_count()} here")
-    # MCMC.run's fields: the sample field, the kernel's default fields, then the extra ones
-    fields = tuple(dict.fromkeys((kernel.sample_field, *kernel.default_fields, *extra_fields)))
-    get_fields = nested_attrgetter(*fields)
+    ``method``: ``parallel`` (one chain per local device, ``pmap``), ``vectorized`` (all
+    chains in one program on one device) or ``sequential`` (one after another; also for a
+    single chain), as NumPyro's ``chain_method``. ``warmup``: the warm-up length NumPyro's
+    adaptation schedule is built for. ``init_params``: unconstrained start values with a
+    leading chain axis, or None for the kernel's own initialisation. ``length``: the most
+    iterations one execution runs (and collects). ``unconstrained``: also collect the
+    values NUTS moves in (what a metric estimate reads).
+    """
 
-    def collect(val: tuple) -> tuple:
-        values = list(get_fields(val[0]))
-        if constrain:  # constrained values and deterministic sites (known after init)
-            values[0] = kernel.postprocess_fn(model_args, {})(values[0])
-        return tuple(values)
+    def __init__(
+        self,
+        kernel: Any,
+        rng_key: Any,
+        model_args: tuple,
+        warmup: int,
+        chains: int,
+        method: str,
+        init_params: Mapping[str, np.ndarray] | None = None,
+        *,
+        length: int,
+        extra_fields: Sequence[str] = (),
+        unconstrained: bool = False,
+        log: logging.Logger = LOG,
+    ) -> None:
+        import jax
+        import jax.numpy as jnp
 
-    def init(key: Any, params: Any) -> Any:
-        return kernel.init(key, warmup, params, model_args=model_args, model_kwargs={})
-
-    def run(state: Any, n: int, keep: bool) -> tuple[Any, Any]:
-        if not keep:  # warm-up: nothing collected
-            return None, jax.lax.fori_loop(
-                0, n, lambda _, s: kernel.sample(s, model_args, {}), state
+        if method not in CHAIN_METHODS:
+            raise ValueError(f"chain method {method!r}: expected one of {CHAIN_METHODS}")
+        if chains == 1:
+            method = "sequential"
+        if method == "parallel" and chains > jax.local_device_count():
+            devices = jax.local_device_count()
+            raise ValueError(f"{chains} parallel chains need {chains} devices; {devices} here")
+        self.kernel, self.model_args, self.method = kernel, model_args, method
+        self.chains, self.length, self.log = chains, max(int(length), 1), log
+        # MCMC.run's fields: the sample field, the kernel's default fields, then the extra ones
+        self.fields = tuple(
+            dict.fromkeys((kernel.sample_field, *kernel.default_fields, *extra_fields))
+        )
+        self.unconstrained = unconstrained
+        # MCMC.run's keys: one split per chain (a single chain takes the key itself)
+        keys = jax.random.split(rng_key, chains) if chains > 1 else rng_key[None]
+        if init_params is not None:  # host arrays in the precision JAX runs at
+            init_params = jax.tree.map(
+                lambda x: jax.lax.convert_element_type(x, jnp.result_type(x)), init_params
             )
-        collected, last = fori_collect(
-            0,
-            n,
-            lambda val: (kernel.sample(val[0], model_args, {}),),
-            (state,),
-            transform=collect,
-            progbar=False,
-            return_last_val=True,
-        )
-        return collected, last[0]
 
-    keys = jax.random.split(rng_key, chains)
-    if init_params is not None:
-        init_params = jax.tree.map(
-            lambda x: jax.lax.convert_element_type(x, jnp.result_type(x)), init_params
+        def init(key: Any, params: Any) -> Any:
+            return kernel.init(key, warmup, params, model_args=model_args, model_kwargs={})
+
+        if method == "parallel":
+            self.state = jax.pmap(init)(keys, init_params)
+            self._run = jax.pmap(self._program(), in_axes=(0, None, None))
+        elif method == "vectorized":  # NumPyro's kernels batch themselves over the keys
+            self.state = jax.jit(init)(keys, init_params)
+            self._run = jax.jit(self._program(batched=True))
+        else:  # one chain at a time through the same programs; states stacked on the host
+            init_one = jax.jit(init)
+            states = [
+                init_one(*jax.tree.map(lambda x, c=c: x[c], (keys, init_params)))
+                for c in range(chains)
+            ]
+            self.state = jax.tree.map(lambda *s: np.stack([np.asarray(x) for x in s]), *states)
+            self._run = jax.jit(self._program())
+        log.info(
+            "%d chain%s (%s), one compiled program in executions of at most %d iterations",
+            chains,
+            "" if chains == 1 else "s",
+            method,
+            self.length,
         )
-    state = jax.pmap(init)(keys, init_params)
-    runner = jax.pmap(run, static_broadcasted_argnums=(1, 2))
-    pieces: list[tuple] = []
-    plan = [(n, keep or collect_warmup) for n, keep in segment_lengths(warmup, samples, segment)]
-    log.info(
-        "%d chains in %d segment%s of at most %d iterations (host memory XLA holds per "
-        "execution goes back after each)",
-        chains,
-        len(plan),
-        "" if len(plan) == 1 else "s",
-        segment,
-    )
-    for n, keep in plan:
-        collected, state = runner(state, n, keep)
-        if keep:
-            pieces.append(jax.tree.map(np.asarray, collected))
-    # leaves [chains, draws, ...]: segments join along the draws
-    stacked = jax.tree.map(lambda *parts: np.concatenate(parts, axis=1), *pieces)
-    extra = dict(zip(fields[1:], stacked[1:], strict=True))
-    return SegmentedRun(samples=stacked[0], extra=extra, last_state=state)
+
+    def _program(self, batched: bool = False) -> Callable:
+        """The program: ``(state, n, keep) -> (state, collected)``, n <= ``length``
+        iterations; ``collected`` has ``length`` rows, the first n filled when ``keep``."""
+        import jax
+        import jax.numpy as jnp
+        from numpyro.util import nested_attrgetter
+
+        kernel, model_args, length = self.kernel, self.model_args, self.length
+        get_fields = nested_attrgetter(*self.fields)
+        constrain = kernel.postprocess_fn(model_args, {})
+        if batched:
+            constrain = jax.vmap(constrain)
+
+        def collect(state: Any) -> dict:
+            values = get_fields(state)
+            out = {"samples": constrain(values[0]), "extra": values[1:]}
+            if self.unconstrained:
+                out["unconstrained"] = values[0]
+            return out
+
+        def run(state: Any, n: Any, keep: Any) -> tuple[Any, dict]:
+            shapes = jax.eval_shape(collect, state)
+            rows = jax.tree.map(lambda s: jnp.zeros((length, *s.shape), s.dtype), shapes)
+
+            def body(i: Any, carry: tuple) -> tuple:
+                state, rows = kernel.sample(carry[0], model_args, {}), carry[1]
+                rows = jax.lax.cond(
+                    keep,
+                    lambda r: jax.tree.map(lambda a, v: a.at[i].set(v), r, collect(state)),
+                    lambda r: r,
+                    rows,
+                )
+                return state, rows
+
+            return jax.lax.fori_loop(0, n, body, (state, rows))
+
+        return run
+
+    def _execute(self, chain: int | None, n: int, keep: bool) -> dict | None:
+        """One execution of ``n`` iterations for all chains (or one, when sequential);
+        its collected rows as host arrays [chains, n, ...]."""
+        import jax
+
+        n_arg, keep_arg = np.int32(n), np.bool_(keep)
+        if chain is None:
+            self.state, rows = self._run(self.state, n_arg, keep_arg)
+            if not keep:
+                return None
+            axis = 1 if self.method == "vectorized" else 0  # rows come [length, chains, ...]
+            return jax.tree.map(lambda x: np.moveaxis(np.asarray(x), axis, 0)[:, :n], rows)
+        one, rows = self._run(jax.tree.map(lambda x: x[chain], self.state), n_arg, keep_arg)
+
+        def put(stacked: np.ndarray, row: Any) -> np.ndarray:
+            stacked = np.array(stacked)  # a copy: the old state may still be read
+            stacked[chain] = np.asarray(row)
+            return stacked
+
+        self.state = jax.tree.map(put, self.state, one)
+        return jax.tree.map(lambda x: np.asarray(x)[None, :n], rows) if keep else None
+
+    def advance(self, *stages: tuple[int, bool]) -> SegmentedRun | None:
+        """Run ``stages`` of (iterations, keep) in order; the draws of the kept ones.
+
+        Sequential chains run all stages for one chain before the next (so each chain's
+        warm-up end and last draw frame its own sampling time, as NumPyro's do)."""
+        plan = [(n, keep) for total, keep in stages for n in pieces(total, self.length)]
+        runs = [None] if self.method != "sequential" else list(range(self.chains))
+        kept: dict[int | None, list[dict]] = {c: [] for c in runs}
+        for chain in runs:
+            for n, keep in plan:
+                rows = self._execute(chain, n, keep)
+                if rows is not None:
+                    kept[chain].append(rows)
+        if not any(kept.values()):
+            return None
+        import jax
+
+        # join pieces along the draws, then sequential chains along the chains
+        joined = [jax.tree.map(lambda *p: np.concatenate(p, axis=1), *kept[c]) for c in runs]
+        rows = jax.tree.map(lambda *c: np.concatenate(c, axis=0), *joined)
+        extra = dict(zip(self.fields[1:], rows["extra"], strict=True))
+        return SegmentedRun(rows["samples"], extra, rows.get("unconstrained"))
+
+    def set_metric(self, blocks: Mapping[tuple[str, ...], np.ndarray]) -> None:
+        """Give every chain the dense inverse metric ``blocks`` (one matrix per block of
+        sites named in NumPyro's ``dense_mass``; other blocks keep theirs) and restart
+        step-size adaptation from the current step size, as NumPyro does when its own
+        windows change the metric."""
+        import jax
+
+        adapt = self.state.adapt_state
+        # blocks not named keep their metric (NumPyro adds one for sites in no block)
+        inverse, sqrt, sqrt_inv = (
+            dict(adapt.inverse_mass_matrix),
+            dict(adapt.mass_matrix_sqrt),
+            dict(adapt.mass_matrix_sqrt_inv),
+        )
+        for block, matrix in blocks.items():
+            dtype = np.asarray(adapt.inverse_mass_matrix[block]).dtype
+            m, m_sqrt, m_sqrt_inv = mass_matrix_factors(np.asarray(matrix, np.float64))
+            for out, value in ((inverse, m), (sqrt, m_sqrt), (sqrt_inv, m_sqrt_inv)):
+                out[block] = np.broadcast_to(value.astype(dtype), (self.chains, *value.shape))
+        x, x_avg, g_avg, t, _ = adapt.ss_state
+        step = np.asarray(adapt.step_size)
+        restart = (  # NumPyro's dual averaging from prox centre log(10 * step size)
+            np.zeros_like(x),
+            np.zeros_like(x_avg),
+            np.zeros_like(g_avg),
+            np.zeros_like(t),
+            np.log(10 * step).astype(step.dtype),
+        )
+        new = adapt._replace(
+            inverse_mass_matrix=inverse,
+            mass_matrix_sqrt=sqrt,
+            mass_matrix_sqrt_inv=sqrt_inv,
+            ss_state=restart,
+        )
+        # placed as the values they replace: host arrays would be a new signature for
+        # the program (a second compilation), though of the same shapes and types
+        self.state = self.state._replace(adapt_state=jax.tree.map(_placed_as, adapt, new))
+
+
+def _placed_as(old: Any, new: Any) -> Any:
+    """``new`` on the devices and in the layout of ``old`` (host arrays stay on the host)."""
+    import jax
+
+    if isinstance(old, jax.Array):
+        return jax.device_put(np.asarray(new, old.dtype), old.sharding)
+    return np.asarray(new, np.asarray(old).dtype)
+
+
+def mass_matrix_factors(inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(inverse metric, metric square root, its inverse) of a dense block, as NumPyro's
+    ``_initialize_mass_matrix`` computes them inside its programs (``sqrt_inv``: the
+    transposed Cholesky factor of the reversed matrix, lower triangular; ``sqrt``: its
+    inverse), computed here on the host so changing the metric compiles nothing."""
+    sqrt_inv = np.linalg.cholesky(inverse[::-1, ::-1])[::-1, ::-1].T
+    sqrt = np.linalg.inv(sqrt_inv)
+    return inverse, sqrt, sqrt_inv
