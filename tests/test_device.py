@@ -143,29 +143,20 @@ def test_configure_xla_adds_defaults_and_keeps_the_users_choice(
         "xla_cpu_disable_new_fusion_emitters=true"
     )
     assert f"--xla_backend_extra_options={ours}" in flags
+
+    def extra_options(user: str) -> list[str]:
+        monkeypatch.setenv("XLA_FLAGS", f"--xla_backend_extra_options={user}")
+        configure_xla(1)
+        return [f for f in os.environ["XLA_FLAGS"].split() if "extra_options" in f]
+
     # the backend's option map: the user's entries kept, ours added unless already there
-    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_extra_options=foo,bar=2")
-    configure_xla(1)
-    flags = os.environ["XLA_FLAGS"].split()
-    assert [f for f in flags if "extra_options" in f] == [
-        f"--xla_backend_extra_options=foo,bar=2,{ours}"
-    ]
-    monkeypatch.setenv(
-        "XLA_FLAGS", "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0"
-    )
-    configure_xla(1)
-    flags = os.environ["XLA_FLAGS"].split()
-    assert [f for f in flags if "extra_options" in f] == [
+    assert extra_options("foo,bar=2") == [f"--xla_backend_extra_options=foo,bar=2,{ours}"]
+    assert extra_options("xla_cpu_small_while_loop_byte_threshold=0") == [
         "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0,"
         "xla_cpu_disable_new_fusion_emitters=true"
     ]
     # XLA reads a boolean option by presence, so "false" turns one of ours off by leaving it out
-    monkeypatch.setenv(
-        "XLA_FLAGS", "--xla_backend_extra_options=xla_cpu_disable_new_fusion_emitters=FALSE,x=1"
-    )
-    configure_xla(1)
-    flags = os.environ["XLA_FLAGS"].split()
-    assert [f for f in flags if "extra_options" in f] == [
+    assert extra_options("xla_cpu_disable_new_fusion_emitters=FALSE,x=1") == [
         "--xla_backend_extra_options=x=1,xla_cpu_small_while_loop_byte_threshold=1000000000"
     ]
 
