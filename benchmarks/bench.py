@@ -11,9 +11,10 @@ fresh comment line each run, so httpstan compiles it afresh as cogfit's JAX prog
 (neither uses a compilation cache here). The baseline warms up and samples in one
 ``mcmc.run`` (as tutorials do), cogfit as its fits do (one compiled program executed per
 phase, ``cogfit.segments``); in both a host callback at the end of warm-up
-(cogfit.progress) splits the wall time. Imports (ArviZ included) happen before any clock starts. Recorded:
-build/compile time (everything but sampling), sampling time, minimum bulk ESS over the
-group-level parameters, ESS/s with and without compile time, gradient time per trial
+(cogfit.progress) splits the wall time. Imports (ArviZ included) happen before any clock
+starts. Recorded: build/compile time (everything but sampling), sampling time, minimum
+bulk ESS over the group-level parameters, ESS/s with and without compile time, gradient
+time per trial
 (measured directly for the JAX methods; for Stan derived from sampling time / leapfrog
 steps), peak RSS and the group-level posterior means; ratios are against cogfit of the
 same size. Stan is skipped with a message where PyStan is missing or where its estimated
