@@ -4,6 +4,7 @@ covariances, and their use by fit()."""
 from __future__ import annotations
 
 import logging
+import warnings
 
 import jax
 import numpy as np
@@ -172,6 +173,26 @@ def test_metric_plan_rules(metric: str, participants: int, expected: str, block_
 def test_no_dense_phase_without_warmup_to_spare() -> None:
     settings = SamplerSettings(chains=1, warmup=3, metric="dense")
     assert plan_metric(settings, REGISTRY["rw"], 10, 1).kind == "diag"
+
+
+def test_shortest_dense_warmup_skips_the_diagonal_estimate(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Warm-up 5 with a dense metric: 4 iterations to estimate it, too few for a diagonal
+    estimate from one draw per chain (a variance needs two); the dense one still comes
+    from two draws per chain and the fit samples."""
+    rng = np.random.default_rng(3)
+    params = {"alpha": rng.uniform(0.2, 0.6, 6), "beta": rng.uniform(2, 6, 6)}
+    data = as_task_data(*simulate_bandit("rw", params, reversal_schedule(40), rng, 0.0))
+    settings = SamplerSettings(chains=2, warmup=5, samples=5, metric="dense", device="cpu")
+    # a variance from one draw per chain is 0 / 0: NumPy would warn, and the metric be NaN
+    with caplog.at_level(logging.INFO, logger="cogfit"), warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        idata = fit("rw", data, settings)
+    assert "dense metric set from 2 draws per chain" in caplog.text
+    alpha = idata.posterior["alpha"].values
+    assert alpha.shape == (2, 5, 6)
+    assert np.isfinite(alpha).all()
 
 
 @pytest.mark.parametrize("metric", ["dense", "block"])

@@ -449,10 +449,13 @@ def sample_posterior(
         else:
             first = settings.warmup - plan.dense_warmup
             quarter, half = first // 4, first // 2
-            kept = chains.advance((quarter, False), (half - quarter, True)).unconstrained
-            chains.set_metric(
-                {b: diagonal_metric(block_draws(kept, b), settings.chains) for b in plan.blocks}
-            )
+            if half - quarter >= 2:  # a variance needs two draws per chain
+                kept = chains.advance((quarter, False), (half - quarter, True)).unconstrained
+                chains.set_metric(
+                    {b: diagonal_metric(block_draws(kept, b), settings.chains) for b in plan.blocks}
+                )
+            else:
+                chains.advance((half, False))
             kept = chains.advance((first - half, True)).unconstrained
             metric = {}
             for b in plan.blocks:
