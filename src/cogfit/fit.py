@@ -105,7 +105,8 @@ XLA_CPU_DEFAULTS = {"xla_cpu_copy_insertion_use_region_analysis": "true"}
 # change. XLA:CPU's legacy fusion emitters (instead of its newer MLIR-based ones) compile
 # a NUTS program in about two thirds of the time: a 20 x 100 fit took 8.9-9.6 instead of
 # 11.0-11.8 s, 200 x 200 28.5-29.5 instead of 30-30.7 s, with bit-identical draws (rw,
-# rw_dual, rw_persev) and the same sequential-scan gradients up to 10,000 x 200; the
+# rw_dual, rw_persev; with participant blocks rounding differs, so draws part ways) and
+# the same sequential-scan gradients up to 10,000 x 200; the
 # associative scan's CPU gradient is about twice as slow with them (it is never ``auto``'s
 # choice on a CPU). Keys starting with ``xla_`` are read by XLA itself (never passed to
 # LLVM), and an unknown key is ignored, so older jaxlibs and the GPU backend run
@@ -386,6 +387,7 @@ def sample_posterior(
         # host arrays with a leading chain axis: Chains places them per chain
         init_params = None if start is None else jax.tree.map(np.asarray, start.init_params)
         plan = plan_metric(settings, model, data.n_participants, data.n_groups, log)
+        first = settings.warmup - plan.dense_warmup  # warm-up that estimates a dense metric
         nuts = {
             "target_accept_prob": settings.target_accept,
             "max_tree_depth": settings.max_tree_depth,
@@ -400,7 +402,6 @@ def sample_posterior(
             if start is not None:
                 nuts["inverse_mass_matrix"] = np.asarray(start.inverse_mass_matrix)
         else:
-            first = settings.warmup - plan.dense_warmup
             log.info(
                 "warm-up: %d iterations to estimate a %s metric (%d x %d coordinates; a "
                 "diagonal from iterations %d-%d, the %s from %d-%d), then %d of step-size "
@@ -429,7 +430,9 @@ def sample_posterior(
         progress = Progress(settings.warmup, settings.samples, settings.chains, method, log=log)
         # parallel CPU chains with blocks: executions of at most SEGMENT_ITERATIONS
         # (see cogfit.segments); otherwise as long as the longest collected phase
-        longest = max(settings.samples, settings.warmup - plan.dense_warmup, 1)
+        longest = (
+            settings.samples if plan.kind == "diag" else max(settings.samples, first - first // 2)
+        )
         length = SEGMENT_ITERATIONS if block and method == "parallel" else longest
         chains = Chains(
             ReportingNUTS(hierarchical_model, progress, **nuts),
@@ -447,7 +450,6 @@ def sample_posterior(
         if plan.kind == "diag":
             run = chains.advance((settings.warmup, False), (settings.samples, True))
         else:
-            first = settings.warmup - plan.dense_warmup
             quarter, half = first // 4, first // 2
             if half - quarter >= 2:  # a variance needs two draws per chain
                 kept = chains.advance((quarter, False), (half - quarter, True)).unconstrained
