@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -34,7 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline_numpyro import model as baseline_model  # noqa: E402
 from simdata import padded  # noqa: E402
 
-from cogfit.fit import SamplerSettings, configure_xla, participant_block  # noqa: E402
+from cogfit.fit import (  # noqa: E402
+    XLA_BACKEND_DEFAULTS,
+    SamplerSettings,
+    configure_xla,
+    participant_block,
+)
 from cogfit.hierarchical import hierarchical_model  # noqa: E402
 from cogfit.models import REGISTRY  # noqa: E402
 
@@ -45,9 +49,8 @@ def baseline_xla(n_devices: int) -> None:
     """cogfit's XLA options for the tutorial baseline, except the legacy fusion emitters:
     they leave cogfit's gradient as it is but slow the baseline's (200 x 200: 20 against
     17 ns per trial, 1000 x 200: 17 against 12), so the baseline keeps XLA's default."""
-    off = "--xla_backend_extra_options=xla_cpu_disable_new_fusion_emitters=false"
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {off}".strip()
-    configure_xla(n_devices)
+    legacy = "xla_cpu_disable_new_fusion_emitters"
+    configure_xla(n_devices, {k: v for k, v in XLA_BACKEND_DEFAULTS.items() if k != legacy})
 
 
 def time_gradient(model, args: tuple, repeats: int) -> float:  # noqa: ANN001

@@ -119,10 +119,13 @@ XLA_BACKEND_DEFAULTS = {
 }
 
 
-def configure_xla(n_devices: int) -> None:
+def configure_xla(
+    n_devices: int, backend_defaults: Mapping[str, str] = XLA_BACKEND_DEFAULTS
+) -> None:
     """Expose ``n_devices`` CPU devices so chains run in parallel, and add
-    :data:`XLA_CPU_DEFAULTS` and :data:`XLA_BACKEND_DEFAULTS` where XLA_FLAGS does not set
-    them (backend options set to ``false`` are left out); call before JAX starts."""
+    :data:`XLA_CPU_DEFAULTS` and ``backend_defaults`` (:data:`XLA_BACKEND_DEFAULTS`)
+    where XLA_FLAGS does not set them (backend options set to ``false`` are left out);
+    call before JAX starts."""
     count, extra = "xla_force_host_platform_device_count", "xla_backend_extra_options"
     flags = {}  # flag name -> the flag as written
     for flag in os.environ.get("XLA_FLAGS", "").split():
@@ -133,7 +136,7 @@ def configure_xla(n_devices: int) -> None:
     for entry in flags.get(extra, "").partition("=")[2].split(","):
         if entry:
             options[entry.partition("=")[0]] = entry
-    for key, value in XLA_BACKEND_DEFAULTS.items():
+    for key, value in backend_defaults.items():
         options.setdefault(key, f"{key}={value}")
     kept = [entry for entry in options.values() if entry.partition("=")[2].lower() != "false"]
     flags[extra] = f"--{extra}={','.join(kept)}"
@@ -310,16 +313,6 @@ def block_draws(draws: Mapping[str, np.ndarray], block: tuple[str, ...]) -> np.n
     )
 
 
-def diagonal_metric(x: np.ndarray, chains: int) -> np.ndarray:
-    """Per-coordinate variance of draws ``[chains * n, D]`` (each chain centred on its
-    mean), shrunk towards 1e-3 for few draws as Stan's and NumPyro's windowed
-    adaptation do; as a diagonal matrix for a dense block."""
-    n, dim = x.shape
-    per_chain = x.reshape(chains, n // chains, dim)
-    var = ((per_chain - per_chain.mean(axis=1, keepdims=True)) ** 2).sum((0, 1)) / (n - chains)
-    return np.diag((n / (n + 5.0)) * var + 1e-3 * (5.0 / (n + 5.0)))
-
-
 def sample_posterior(
     model: BehaviouralModel, data: TaskData, settings: SamplerSettings, log: logging.Logger = LOG
 ) -> tuple[Any, dict[str, Any]]:
@@ -339,7 +332,7 @@ def sample_posterior(
     from cogfit.hierarchical import hierarchical_model, prior_median_point
     from cogfit.progress import Progress, ReportingNUTS
     from cogfit.segments import Chains
-    from cogfit.warmstart import advi_start, spiked_covariance
+    from cogfit.warmstart import advi_start, diagonal_metric, spiked_covariance
 
     platform = select_device(settings.device, log)
     method = chain_method(platform, settings.chains)
@@ -388,6 +381,7 @@ def sample_posterior(
         init_params = None if start is None else jax.tree.map(np.asarray, start.init_params)
         plan = plan_metric(settings, model, data.n_participants, data.n_groups, log)
         first = settings.warmup - plan.dense_warmup  # warm-up that estimates a dense metric
+        quarter, half = first // 4, first // 2  # a diagonal from quarter-half, dense half-first
         nuts = {
             "target_accept_prob": settings.target_accept,
             "max_tree_depth": settings.max_tree_depth,
@@ -410,10 +404,10 @@ def sample_posterior(
                 plan.kind,
                 len(plan.blocks),
                 plan.block_dim,
-                first // 4,
-                first // 2,
+                quarter,
+                half,
                 plan.kind,
-                first // 2,
+                half,
                 first,
                 plan.dense_warmup,
                 settings.samples,
@@ -430,9 +424,7 @@ def sample_posterior(
         progress = Progress(settings.warmup, settings.samples, settings.chains, method, log=log)
         # parallel CPU chains with blocks: executions of at most SEGMENT_ITERATIONS
         # (see cogfit.segments); otherwise as long as the longest collected phase
-        longest = (
-            settings.samples if plan.kind == "diag" else max(settings.samples, first - first // 2)
-        )
+        longest = settings.samples if plan.kind == "diag" else max(settings.samples, first - half)
         length = SEGMENT_ITERATIONS if block and method == "parallel" else longest
         chains = Chains(
             ReportingNUTS(hierarchical_model, progress, **nuts),
@@ -450,7 +442,6 @@ def sample_posterior(
         if plan.kind == "diag":
             run = chains.advance((settings.warmup, False), (settings.samples, True))
         else:
-            quarter, half = first // 4, first // 2
             if half - quarter >= 2:  # a variance needs two draws per chain
                 kept = chains.advance((quarter, False), (half - quarter, True)).unconstrained
                 chains.set_metric(

@@ -100,7 +100,7 @@ class Chains:
             devices = jax.local_device_count()
             raise ValueError(f"{chains} parallel chains need {chains} devices; {devices} here")
         self.kernel, self.model_args, self.method = kernel, model_args, method
-        self.chains, self.length, self.log = chains, max(int(length), 1), log
+        self.chains, self.length = chains, max(int(length), 1)
         # MCMC.run's fields: the sample field, the kernel's default fields, then the extra ones
         self.fields = tuple(
             dict.fromkeys((kernel.sample_field, *kernel.default_fields, *extra_fields))
@@ -235,11 +235,10 @@ class Chains:
             dict(adapt.mass_matrix_sqrt),
             dict(adapt.mass_matrix_sqrt_inv),
         )
-        for block, matrix in blocks.items():
-            dtype = np.asarray(adapt.inverse_mass_matrix[block]).dtype
+        for block, matrix in blocks.items():  # cast to the state's precision when placed
             m, m_sqrt, m_sqrt_inv = mass_matrix_factors(np.asarray(matrix, np.float64))
             for out, value in ((inverse, m), (sqrt, m_sqrt), (sqrt_inv, m_sqrt_inv)):
-                out[block] = np.broadcast_to(value.astype(dtype), (self.chains, *value.shape))
+                out[block] = np.broadcast_to(value, (self.chains, *value.shape))
         x, x_avg, g_avg, t, _ = adapt.ss_state
         step = np.asarray(adapt.step_size)
         restart = (  # NumPyro's dual averaging from prox centre log(10 * step size)

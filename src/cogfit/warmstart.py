@@ -116,6 +116,26 @@ def advi_start(
     return WarmStart(init_params, inverse_mass_matrix, -tail, seconds)
 
 
+def chain_centred(draws: np.ndarray, chains: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draws ``[chains * n, D]`` (chain-major), each chain centred on its own mean, and
+    the per-coordinate variance pooled over chains (``chains`` degrees of freedom spent
+    on the means)."""
+    x = np.asarray(draws, np.float64)
+    n, dim = x.shape
+    per_chain = x.reshape(chains, n // chains, dim)
+    x = (per_chain - per_chain.mean(axis=1, keepdims=True)).reshape(n, dim)
+    return x, (x**2).sum(0) / (n - chains)
+
+
+def diagonal_metric(draws: np.ndarray, chains: int) -> np.ndarray:
+    """Per-coordinate variance of draws ``[chains * n, D]`` (each chain centred on its
+    mean), shrunk towards 1e-3 for few draws as Stan's and NumPyro's windowed
+    adaptation do; as a diagonal matrix for a dense block."""
+    n = len(draws)
+    _, var = chain_centred(draws, chains)
+    return np.diag((n / (n + 5.0)) * var + 1e-3 * (5.0 / (n + 5.0)))
+
+
 def spiked_covariance(draws: np.ndarray, chains: int = 1) -> np.ndarray:
     """Covariance of warm-up draws ``[chains * n, D]`` (chain-major) with noise removed.
 
@@ -128,11 +148,9 @@ def spiked_covariance(draws: np.ndarray, chains: int = 1) -> np.ndarray:
     that would show up there (noise pushes them outwards): the ridge stays, noise does
     not set the step size. Each chain is centred on its own mean.
     """
-    x = np.asarray(draws, np.float64)
+    x, var = chain_centred(draws, chains)
     n, dim = x.shape
-    per_chain = x.reshape(chains, n // chains, dim)
-    x = (per_chain - per_chain.mean(axis=1, keepdims=True)).reshape(n, dim)
-    sd = np.sqrt((x**2).sum(0) / (n - chains))
+    sd = np.sqrt(var)
     sd = np.where(sd > 0, sd, 1.0)
     z = x / sd
     corr = z.T @ z / (n - chains)
