@@ -111,6 +111,33 @@ run = chains.advance((10, False), (6, True))
 out["unconstrained_sites"] = sorted(run.unconstrained)
 compare("unconstrained", mcmc.get_samples(group_by_chain=True), {}, run.unconstrained, {})
 
+# start values and start metric known only as shapes when the programs are built (the
+# fit's ADVI start comes later): the draws of a kernel given both from the outset
+from cogfit.hierarchical import prior_median_point
+point = prior_median_point(REGISTRY["rw"], n_p, 1)
+start = {k: np.asarray(v) + rng.normal(0, 0.3, (2, *np.shape(v))) for k, v in point.items()}
+dim = sum(np.size(v) for v in point.values())
+diag = rng.uniform(0.2, 2.0, dim)
+for method in ("parallel", "sequential", "vectorized"):
+    mcmc = MCMC(NUTS(hierarchical_model, inverse_mass_matrix=diag), num_warmup=12,
+                num_samples=5, num_chains=2, chain_method=method, progress_bar=False)
+    mcmc.run(key, *args, init_params=start, extra_fields=fields)
+    shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), (start, diag))
+    chains = Chains(NUTS(hierarchical_model), key, args, 12, 2, method, *shapes, length=5,
+                    extra_fields=fields)
+    out[f"moves_before_start {method}"] = False
+    try:
+        chains.advance((1, False))
+    except RuntimeError:
+        pass
+    else:
+        out[f"moves_before_start {method}"] = True
+    chains.start(start, diag)
+    run = chains.advance((12, False), (5, True))
+    compare(f"{method} started later", mcmc.get_samples(group_by_chain=True),
+            mcmc.get_extra_fields(group_by_chain=True),
+            run.get_samples(group_by_chain=True), run.get_extra_fields(group_by_chain=True))
+
 # a new metric set on the host: the chains go on in the same program, with it
 kernel = NUTS(hierarchical_model, dense_mass=[("alpha_mu", "alpha_sigma")],
               adapt_mass_matrix=False)
@@ -142,7 +169,9 @@ print(json.dumps(out))
 def test_chains_give_numpyros_draws_in_one_program() -> None:
     """Against NumPyro's own ``MCMC.run`` (one execution) for each chain method: the same
     draws, step sizes, tree sizes and divergences (float64, to rounding) from executions
-    of at most 7 iterations, with one compilation of the NUTS program; the unconstrained
+    of at most 7 iterations, with one compilation of the NUTS program; the same when the
+    start values and start metric are only shapes while the programs are built (and
+    given to a kernel without them), against a kernel given both; the unconstrained
     draws a metric estimate reads; a metric set on the host between executions compiles
     nothing; and a fit with participant blocks, parallel chains and a block metric."""
     proc = subprocess.run(
@@ -151,9 +180,9 @@ def test_chains_give_numpyros_draws_in_one_program() -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     for method in ("parallel", "sequential", "vectorized"):
-        assert {f"{method} alpha", f"{method} beta_sigma", f"{method} num_steps"} <= set(
-            out["max_diff"]
-        )
+        for tag in (method, f"{method} started later"):
+            assert {f"{tag} alpha", f"{tag} beta_sigma", f"{tag} num_steps"} <= set(out["max_diff"])
+        assert out[f"moves_before_start {method}"] is False
     # float64 rounding differs between separately compiled programs, and NUTS's
     # trajectories amplify it (up to ~1e-6 after 38 iterations here); a wrong key, start
     # or iteration count differs by O(1)

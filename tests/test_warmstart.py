@@ -16,7 +16,7 @@ from cogfit.fit import SamplerSettings, fit, plan_metric
 from cogfit.hierarchical import hierarchical_model, prior_median_point
 from cogfit.models import REGISTRY
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
-from cogfit.warmstart import advi_start, spiked_covariance
+from cogfit.warmstart import advi_start, spiked_covariance, uniform_start
 
 
 def normal_mean_model(y: np.ndarray, prior_sd: float) -> None:
@@ -104,6 +104,40 @@ def test_fit_falls_back_or_uses_uniform_start() -> None:
     idata = fit("rw", data, settings)
     assert idata.posterior.sizes["draw"] == 20
     assert '"init": "uniform"' in idata.posterior.attrs["sampler_settings"]
+
+
+def test_uniform_start_draws_as_numpyros_init_to_uniform() -> None:
+    """Uniform on [-1, 1] in the unconstrained space, per chain and site."""
+    shapes = {"b": (3,), "a": ()}
+    draws = uniform_start(shapes, np.float32, jax.random.PRNGKey(2), 2000)
+    assert {k: v.shape for k, v in draws.items()} == {"a": (2000,), "b": (2000, 3)}
+    for value in draws.values():
+        assert value.dtype == np.float32
+        assert np.all(np.abs(value) <= 1.0)
+        assert abs(value.mean()) < 0.05 and value.var() == pytest.approx(1 / 3, rel=0.1)
+    assert not np.allclose(draws["b"][0], draws["b"][1])
+
+
+@pytest.mark.parametrize("metric", ["diag", "dense"])
+def test_fit_starts_uniformly_when_advi_fails(monkeypatch: pytest.MonkeyPatch, metric: str) -> None:
+    """A failed ADVI start (None) leaves chains starting uniformly with a unit metric:
+    the programs built for the ADVI start's shapes run with those values instead."""
+    import cogfit.warmstart
+
+    calls = []
+
+    def failed(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+
+    monkeypatch.setattr(cogfit.warmstart, "advi_start", failed)
+    rng = np.random.default_rng(10)
+    params = {"alpha": rng.uniform(0.2, 0.6, 6), "beta": rng.uniform(2, 6, 6)}
+    data = as_task_data(*simulate_bandit("rw", params, reversal_schedule(60), rng, 0.0))
+    settings = SamplerSettings(chains=2, warmup=40, samples=20, metric=metric, device="cpu")
+    idata = fit("rw", data, settings)
+    assert calls == [1]
+    assert idata.posterior["alpha"].shape == (2, 20, 6)
+    assert np.isfinite(idata.posterior["beta"].values).all()
 
 
 def whitened_spread(estimate: np.ndarray, truth: np.ndarray) -> float:

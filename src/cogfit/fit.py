@@ -332,7 +332,12 @@ def sample_posterior(
     from cogfit.hierarchical import hierarchical_model, prior_median_point
     from cogfit.progress import Progress, ReportingNUTS
     from cogfit.segments import Chains
-    from cogfit.warmstart import advi_start, diagonal_metric, spiked_covariance
+    from cogfit.warmstart import (
+        advi_start,
+        diagonal_metric,
+        spiked_covariance,
+        uniform_start,
+    )
 
     platform = select_device(settings.device, log)
     method = chain_method(platform, settings.chains)
@@ -370,15 +375,11 @@ def sample_posterior(
         )
         t0 = time.perf_counter()
         rng, rng_start = jax.random.split(jax.random.PRNGKey(settings.seed))
-        start = None
-        if settings.init == "advi":
-            # jitted: built eagerly, the prior medians cost one small compile per op (~0.5 s)
-            point = jax.jit(prior_median_point, static_argnums=(0, 1, 2))(
-                model, data.n_participants, data.n_groups
-            )
-            start = advi_start(hierarchical_model, args, point, rng_start, settings.chains, log=log)
-        # host arrays with a leading chain axis: Chains places them per chain
-        init_params = None if start is None else jax.tree.map(np.asarray, start.init_params)
+        # jitted: built eagerly, the prior medians cost one small compile per op (~0.5 s)
+        point = jax.jit(prior_median_point, static_argnums=(0, 1, 2))(
+            model, data.n_participants, data.n_groups
+        )
+        shapes = {k: v.shape for k, v in point.items()}
         plan = plan_metric(settings, model, data.n_participants, data.n_groups, log)
         first = settings.warmup - plan.dense_warmup  # warm-up that estimates a dense metric
         quarter, half = first // 4, first // 2  # a diagonal from quarter-half, dense half-first
@@ -393,8 +394,6 @@ def sample_posterior(
                 settings.warmup,
                 settings.samples,
             )
-            if start is not None:
-                nuts["inverse_mass_matrix"] = np.asarray(start.inverse_mass_matrix)
         else:
             log.info(
                 "warm-up: %d iterations to estimate a %s metric (%d x %d coordinates; a "
@@ -414,18 +413,24 @@ def sample_posterior(
             )
             nuts["dense_mass"] = list(plan.blocks)
             nuts["adapt_mass_matrix"] = False
-            if start is None:
-                nuts["inverse_mass_matrix"] = {b: np.eye(plan.block_dim) for b in plan.blocks}
-            else:
-                diag = np.asarray(start.inverse_mass_matrix)
-                shapes = {k: v.shape[1:] for k, v in init_params.items()}
-                coords = block_coordinates(shapes, plan.blocks)
-                nuts["inverse_mass_matrix"] = {b: np.diag(diag[i]) for b, i in coords.items()}
+            nuts["inverse_mass_matrix"] = {b: np.eye(plan.block_dim) for b in plan.blocks}
         progress = Progress(settings.warmup, settings.samples, settings.chains, method, log=log)
         # parallel CPU chains with blocks: executions of at most SEGMENT_ITERATIONS
         # (see cogfit.segments); otherwise as long as the longest collected phase
         longest = settings.samples if plan.kind == "diag" else max(settings.samples, first - half)
         length = SEGMENT_ITERATIONS if block and method == "parallel" else longest
+        dtype = next(iter(point.values())).dtype
+        dim = sum(int(np.prod(v, dtype=np.int64)) for v in shapes.values())
+        if settings.init == "advi":  # start and metric given later: compiled meanwhile
+            init_params: Any = {
+                k: jax.ShapeDtypeStruct((settings.chains, *v), dtype) for k, v in shapes.items()
+            }
+            metric: Any = jax.ShapeDtypeStruct((dim,), dtype)
+            if plan.kind != "diag":
+                square = jax.ShapeDtypeStruct((plan.block_dim, plan.block_dim), dtype)
+                metric = dict.fromkeys(plan.blocks, square)
+        else:  # NumPyro's own start (uniform on [-1, 1], unconstrained) and unit metric
+            init_params = metric = None
         chains = Chains(
             ReportingNUTS(hierarchical_model, progress, **nuts),
             rng,
@@ -434,11 +439,26 @@ def sample_posterior(
             settings.chains,
             method,
             init_params,
+            metric,
             length=length,
             extra_fields=EXTRA_FIELDS,
             unconstrained=plan.kind != "diag",
             log=log,
         )
+        if settings.init == "advi":
+            start = advi_start(hierarchical_model, args, point, rng_start, settings.chains, log=log)
+            if start is None:  # what NumPyro's init_to_uniform(radius=1) draws
+                init_params = uniform_start(shapes, dtype, rng_start, settings.chains)
+                diag = np.ones(dim)
+            else:
+                init_params = jax.tree.map(np.asarray, start.init_params)
+                diag = np.asarray(start.inverse_mass_matrix)
+            if plan.kind == "diag":
+                metric = diag
+            else:
+                coords = block_coordinates(shapes, plan.blocks)
+                metric = {b: np.diag(diag[i]) for b, i in coords.items()}
+            chains.start(init_params, metric)
         if plan.kind == "diag":
             run = chains.advance((settings.warmup, False), (settings.samples, True))
         else:

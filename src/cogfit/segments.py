@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,9 +70,17 @@ class Chains:
     chains in one program on one device) or ``sequential`` (one after another; also for a
     single chain), as NumPyro's ``chain_method``. ``warmup``: the warm-up length NumPyro's
     adaptation schedule is built for. ``init_params``: unconstrained start values with a
-    leading chain axis, or None for the kernel's own initialisation. ``length``: the most
-    iterations one execution runs (and collects). ``unconstrained``: also collect the
-    values NUTS moves in (what a metric estimate reads).
+    leading chain axis, or None for the kernel's own initialisation. ``inverse_mass_matrix``:
+    the metric the chains start with (NumPyro's form: a vector, or one matrix per block of
+    ``dense_mass``), or None for the kernel's own. ``length``: the most iterations one
+    execution runs (and collects). ``unconstrained``: also collect the values NUTS moves
+    in (what a metric estimate reads).
+
+    Both may be given as shapes only (``jax.ShapeDtypeStruct`` leaves): the two programs
+    (the chains' start and NUTS) are then built at once and compiled in the background
+    (:func:`compile_in_background`) while the caller computes the values (a fit's ADVI
+    start), and :meth:`start` starts the chains. The start metric is an argument of the
+    start program, so it need not be known when the program is built.
     """
 
     def __init__(
@@ -82,7 +91,8 @@ class Chains:
         warmup: int,
         chains: int,
         method: str,
-        init_params: Mapping[str, np.ndarray] | None = None,
+        init_params: Mapping[str, Any] | None = None,
+        inverse_mass_matrix: Any = None,
         *,
         length: int,
         extra_fields: Sequence[str] = (),
@@ -90,7 +100,6 @@ class Chains:
         log: logging.Logger = LOG,
     ) -> None:
         import jax
-        import jax.numpy as jnp
 
         if method not in CHAIN_METHODS:
             raise ValueError(f"chain method {method!r}: expected one of {CHAIN_METHODS}")
@@ -108,28 +117,36 @@ class Chains:
         self.unconstrained = unconstrained
         # MCMC.run's keys: one split per chain (a single chain takes the key itself)
         keys = jax.random.split(rng_key, chains) if chains > 1 else rng_key[None]
-        if init_params is not None:  # host arrays in the precision JAX runs at
-            init_params = jax.tree.map(
-                lambda x: jax.lax.convert_element_type(x, jnp.result_type(x)), init_params
-            )
+        self.keys = np.asarray(keys)  # on the host: placed as each program needs them
+        self.state: Any = None
+        own = kernel._inverse_mass_matrix  # restored after the trace that replaces it
 
-        def init(key: Any, params: Any) -> Any:
-            return kernel.init(key, warmup, params, model_args=model_args, model_kwargs={})
+        def init(key: Any, params: Any, metric: Any) -> Any:
+            if metric is not None:  # traced, so the program serves any start metric
+                kernel._inverse_mass_matrix = metric
+            try:
+                return kernel.init(key, warmup, params, model_args=model_args, model_kwargs={})
+            finally:
+                kernel._inverse_mass_matrix = own
 
-        if method == "parallel":
-            self.state = jax.pmap(init)(keys, init_params)
-            self._run = jax.pmap(self._program(), in_axes=(0, None, None))
-        elif method == "vectorized":  # NumPyro's kernels batch themselves over the keys
-            self.state = jax.jit(init)(keys, init_params)
-            self._run = jax.jit(self._program(batched=True))
-        else:  # one chain at a time through the same programs; states stacked on the host
-            init_one = jax.jit(init)
-            states = [
-                init_one(*jax.tree.map(lambda x, c=c: x[c], (keys, init_params)))
-                for c in range(chains)
-            ]
-            self.state = jax.tree.map(lambda *s: np.stack([np.asarray(x) for x in s]), *states)
-            self._run = jax.jit(self._program())
+        # vectorized: NumPyro's kernels batch themselves over the keys
+        parallel = method == "parallel"
+        init_fn = jax.pmap(init, in_axes=(0, 0, None)) if parallel else jax.jit(init)
+        # built (traced) here, in this thread: NumPyro's effect handlers are global state;
+        # compiled in the background, the start program first
+        keys = self.keys if method != "sequential" else self.keys[0]
+        params = _per_chain(_abstract(init_params), method)
+        lowered = init_fn.lower(keys, params, _abstract(inverse_mass_matrix))
+        self._init = compile_in_background(lowered)
+        # the NUTS program after the start's trace (which sets up the kernel), for the
+        # state as the start returns it (one chain's, when sequential: states are
+        # stacked on the host)
+        if parallel:
+            run_fn = jax.pmap(self._program(), in_axes=(0, None, None))
+        else:
+            run_fn = jax.jit(self._program(batched=method == "vectorized"))
+        state = lowered.out_info
+        self._run = compile_in_background(run_fn.lower(state, np.int32(0), np.bool_(False)))
         log.info(
             "%d chain%s (%s), one compiled program in executions of at most %d iterations",
             chains,
@@ -137,6 +154,24 @@ class Chains:
             method,
             self.length,
         )
+        if not (_is_abstract(init_params) or _is_abstract(inverse_mass_matrix)):
+            self.start(init_params, inverse_mass_matrix)
+
+    def start(self, init_params: Mapping[str, Any] | None, inverse_mass_matrix: Any) -> None:
+        """Start the chains from ``init_params`` with ``inverse_mass_matrix`` (values of the
+        shapes given to the constructor; None where the constructor had None)."""
+        import jax
+
+        init = self._init.result()
+        params, metric = _host(init_params), _host(inverse_mass_matrix)
+        if self.method != "sequential":
+            self.state = init(self.keys, params, metric)
+            return
+        states = [
+            init(self.keys[c], jax.tree.map(lambda x, c=c: x[c], params), metric)
+            for c in range(self.chains)
+        ]
+        self.state = jax.tree.map(lambda *s: np.stack([np.asarray(x) for x in s]), *states)
 
     def _program(self, batched: bool = False) -> Callable:
         """The program: ``(state, n, keep) -> (state, collected)``, n <= ``length``
@@ -181,14 +216,16 @@ class Chains:
         its collected rows as host arrays [chains, n, ...]."""
         import jax
 
-        n_arg, keep_arg = np.int32(n), np.bool_(keep)
+        if self.state is None:
+            raise RuntimeError("Chains.start must run before the chains can move")
+        run, n_arg, keep_arg = self._run.result(), np.int32(n), np.bool_(keep)
         if chain is None:
-            self.state, rows = self._run(self.state, n_arg, keep_arg)
+            self.state, rows = run(self.state, n_arg, keep_arg)
             if not keep:
                 return None
             axis = 1 if self.method == "vectorized" else 0  # rows come [length, chains, ...]
             return jax.tree.map(lambda x: np.moveaxis(np.asarray(x), axis, 0)[:, :n], rows)
-        one, rows = self._run(jax.tree.map(lambda x: x[chain], self.state), n_arg, keep_arg)
+        one, rows = run(jax.tree.map(lambda x: x[chain], self.state), n_arg, keep_arg)
 
         def put(stacked: np.ndarray, row: Any) -> np.ndarray:
             stacked = np.array(stacked)  # a copy: the old state may still be read
@@ -276,3 +313,72 @@ def mass_matrix_factors(inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     sqrt_inv = np.linalg.cholesky(inverse[::-1, ::-1])[::-1, ::-1].T
     sqrt = np.linalg.inv(sqrt_inv)
     return inverse, sqrt, sqrt_inv
+
+
+_COMPILER: list[ThreadPoolExecutor] = []
+
+
+def compile_in_background(lowered: Any) -> Future:
+    """XLA's compilation of ``lowered`` (a ``jax.stages.Lowered``) in a background thread;
+    the future's result is the compiled program.
+
+    Why: a fit's programs wait for each other although only the chains need the ADVI
+    start's values. Compiled here, the chains' programs (~2 s of XLA at 20 x 100) overlap
+    with the ADVI start being traced, compiled and run in the caller's thread (mostly
+    single-threaded Python, so the second core is free): 20 x 100 fits take ~0.7-1 s
+    less. Only compilation moves: programs are built (traced) in the caller's thread,
+    because NumPyro's effect handlers are process-wide state.
+    """
+    if not _COMPILER:
+        _COMPILER.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="cogfit-xla"))
+    return _COMPILER[0].submit(lowered.compile)
+
+
+def _is_abstract(tree: Any) -> bool:
+    import jax
+
+    return any(isinstance(x, jax.ShapeDtypeStruct) for x in _leaves(tree))
+
+
+def _leaves(tree: Any) -> list:
+    import jax
+
+    return jax.tree.leaves(tree, is_leaf=lambda x: isinstance(x, jax.ShapeDtypeStruct))
+
+
+def _canonical(x: Any) -> Any:
+    """The dtype JAX runs ``x`` (an array or shape) at: float32 unless float64 is on."""
+    import jax
+
+    return jax.dtypes.canonicalize_dtype(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype)
+
+
+def _abstract(tree: Any) -> Any:
+    """Shapes and types of ``tree`` (values or shapes), in the precision JAX runs at."""
+    import jax
+
+    return jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(np.shape(x), _canonical(x)),
+        tree,
+        is_leaf=lambda x: isinstance(x, jax.ShapeDtypeStruct),
+    )
+
+
+def _host(tree: Any) -> Any:
+    """``tree``'s values as host arrays in the precision JAX runs at."""
+    import jax
+
+    return jax.tree.map(lambda x: np.asarray(x, _canonical(x)), tree)
+
+
+def _per_chain(tree: Any, method: str) -> Any:
+    """One chain's part of ``tree`` (leading chain axis) for sequential chains."""
+    import jax
+
+    if method != "sequential" or tree is None:
+        return tree
+    return jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct(s.shape[1:], s.dtype),
+        tree,
+        is_leaf=lambda x: isinstance(x, jax.ShapeDtypeStruct),
+    )

@@ -116,6 +116,18 @@ def advi_start(
     return WarmStart(init_params, inverse_mass_matrix, -tail, seconds)
 
 
+def uniform_start(
+    shapes: dict[str, tuple[int, ...]], dtype: Any, rng_key: jnp.ndarray, chains: int
+) -> dict[str, np.ndarray]:
+    """Per-chain start values uniform on [-1, 1] in the unconstrained space (NumPyro's
+    ``init_to_uniform(radius=1)``), for when the ADVI start fails."""
+    keys = jax.random.split(rng_key, len(shapes))
+    return {
+        name: np.asarray(jax.random.uniform(k, (chains, *shapes[name]), dtype, -1.0, 1.0))
+        for name, k in zip(sorted(shapes), keys, strict=True)
+    }
+
+
 def chain_centred(draws: np.ndarray, chains: int) -> tuple[np.ndarray, np.ndarray]:
     """Draws ``[chains * n, D]`` (chain-major), each chain centred on its own mean, and
     the per-coordinate variance pooled over chains (``chains`` degrees of freedom spent
