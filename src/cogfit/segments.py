@@ -324,10 +324,10 @@ def compile_in_background(lowered: Any) -> Future:
 
     Why: a fit's programs wait for each other although only the chains need the ADVI
     start's values. Compiled here, the chains' programs (~2 s of XLA at 20 x 100) overlap
-    with the ADVI start being traced, compiled and run in the caller's thread (mostly
-    single-threaded Python, so the second core is free): 20 x 100 fits take ~0.7-1 s
-    less. Only compilation moves: programs are built (traced) in the caller's thread,
-    because NumPyro's effect handlers are process-wide state.
+    with the ADVI start being traced (single-threaded Python), compiled and run in the
+    caller's thread: 20 x 100 fits on two cores take ~0.7-1 s less. Only compilation
+    moves: programs are built (traced) in the caller's thread, because NumPyro's effect
+    handlers are process-wide state.
     """
     if not _COMPILER:
         _COMPILER.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="cogfit-xla"))
@@ -335,15 +335,13 @@ def compile_in_background(lowered: Any) -> Future:
 
 
 def _is_abstract(tree: Any) -> bool:
+    """Whether ``tree`` holds shapes (``jax.ShapeDtypeStruct``) rather than values."""
     import jax
 
-    return any(isinstance(x, jax.ShapeDtypeStruct) for x in _leaves(tree))
-
-
-def _leaves(tree: Any) -> list:
-    import jax
-
-    return jax.tree.leaves(tree, is_leaf=lambda x: isinstance(x, jax.ShapeDtypeStruct))
+    shape = jax.ShapeDtypeStruct
+    return any(
+        isinstance(x, shape) for x in jax.tree.leaves(tree, is_leaf=lambda x: isinstance(x, shape))
+    )
 
 
 def _canonical(x: Any) -> Any:
