@@ -134,8 +134,7 @@ class Chains:
         init_fn = jax.pmap(init, in_axes=(0, 0, None)) if parallel else jax.jit(init)
         # built (traced) here, in this thread: NumPyro's effect handlers are global state;
         # compiled in the background, the start program first
-        keys = self.keys if method != "sequential" else self.keys[0]
-        params = _per_chain(_abstract(init_params), method)
+        keys, params = _per_chain(_abstract((self.keys, init_params)), method)
         lowered = init_fn.lower(keys, params, _abstract(inverse_mass_matrix))
         self._init = compile_in_background(lowered)
         # the NUTS program after the start's trace (which sets up the kernel), for the
@@ -373,7 +372,7 @@ def _per_chain(tree: Any, method: str) -> Any:
     """One chain's part of ``tree`` (leading chain axis) for sequential chains."""
     import jax
 
-    if method != "sequential" or tree is None:
+    if method != "sequential":
         return tree
     return jax.tree.map(
         lambda s: jax.ShapeDtypeStruct(s.shape[1:], s.dtype),
