@@ -17,6 +17,8 @@ from typing import Any
 
 from numpyro.infer import NUTS
 
+from cogfit import stop
+
 LOG = logging.getLogger("cogfit.progress")
 
 
@@ -55,6 +57,7 @@ class Progress:
         return (i % self.every == 0) | (i == self.warmup) | (i == self.total)
 
     def __call__(self, i: Any) -> None:
+        stop.check()  # raised here, it ends the compiled program's execution
         i = int(i)
         now = time.perf_counter()
         with self._lock:

@@ -1,16 +1,17 @@
-"""Shared plumbing of the Snakemake ``script:`` entry points: logging and clean failures."""
+"""Shared plumbing of the Snakemake ``script:`` entry points: logging, clean failures, stops."""
 
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cogfit import stop
 from cogfit.errors import CogfitError
+from cogfit.io import remove_stale_temporaries
 
 
 def setup_logging(log_path: str | None) -> logging.Logger:
@@ -32,18 +33,26 @@ def setup_logging(log_path: str | None) -> logging.Logger:
 
 
 def run_step(snakemake: Any, step: Callable[[logging.Logger], None]) -> None:
-    """Run one pipeline step; a CogfitError becomes one clear line and a failed job."""
+    """Run one pipeline step; a CogfitError becomes one clear line and a failed job.
+
+    SIGTERM (scancel, a time limit) and SIGINT stop the step (:mod:`cogfit.stop`): its
+    temporary files are deleted and the job exits with 128 + the signal's number, also when
+    the signal arrived after the step's last write."""
     log = setup_logging(snakemake.log[0] if snakemake.log else None)
-    # scancel and job time limits send SIGTERM: unwind like an exception so that atomic
-    # writers remove their temporary files instead of leaving them behind.
-    signal.signal(signal.SIGTERM, _terminate)
+    stop.install(log)
+    remove_stale_temporaries(snakemake.output, log)
     try:
         step(log)
-    except CogfitError as err:
+        stop.check()
+    except BaseException as err:
+        signum = stop.requested()
+        if signum is not None:
+            # a stop noticed inside a compiled program arrives as the runtime's own error
+            why = err if isinstance(err, stop.Stopped) else type(err).__name__
+            log.error("stopped (%s); nothing was written in place", why)
+            stop.end(signum)
+        if not isinstance(err, CogfitError):
+            raise
         log.error("%s", err)
+        stop.remove_temporaries()
         sys.exit(1)
-
-
-def _terminate(signum: int, frame: object) -> None:
-    logging.getLogger("cogfit").error("terminated by signal %d (cancelled or out of time)", signum)
-    sys.exit(128 + signum)

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from cogfit import stop
+
 LOG = logging.getLogger("cogfit.segments")
 CHAIN_METHODS = ("parallel", "vectorized", "sequential")
 
@@ -217,6 +219,7 @@ class Chains:
 
         if self.state is None:
             raise RuntimeError("Chains.start must run before the chains can move")
+        stop.check()
         run, n_arg, keep_arg = self._run.result(), np.int32(n), np.bool_(keep)
         if chain is None:
             self.state, rows = run(self.state, n_arg, keep_arg)
