@@ -1,11 +1,17 @@
 """Config validation, cross-checks that a schema cannot express, and path helpers."""
 
-from snakemake.utils import validate
+import sys
 
-from cogfit.config import check_config, fit_code_hash
+from cogfit.config import check_config, fit_code_hash, validate_config
+from cogfit.errors import ConfigError
 
-validate(config, schema="../schemas/config.schema.yaml", set_default=True)
-check_config(config)
+try:
+    validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+    check_config(config)
+except ConfigError as err:
+    # the one line alone, before any job: raised, it would come with a file/line header
+    # and traceback lines that point at this file instead of the config
+    sys.exit(str(err))
 
 RESULTS = config["results"]
 FIT_CODE_HASH = fit_code_hash()
