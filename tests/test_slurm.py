@@ -1,14 +1,22 @@
 """The tiny pipeline on a real single-node SLURM (tests/slurm/local_cluster.sh), submitted
 with profiles/slurm: fit jobs go through sbatch with a GPU request, the artifacts equal a
-local run's, and a cancelled fit is retried to completion."""
+local run's, and a cancelled fit is retried to completion.
+
+The SLURM executor plugin is not in the development install (Snakemake would import it,
+and probe SLURM, at every local start): these tests install the ``slurm`` extra into a
+folder of their own and put it on PYTHONPATH of their Snakemake runs only."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import time
+import tomllib
 from pathlib import Path
 
 import arviz as az
@@ -54,15 +62,60 @@ def _slurm_unavailable() -> str | None:
     return None
 
 
+def _slurm_extra() -> list[str]:
+    """The requirements of pyproject's ``slurm`` extra (what cluster users install)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    return project["optional-dependencies"]["slurm"]
+
+
+def _pip(*args: str) -> str:
+    """Run this interpreter's pip; its stdout."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", *args], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"pip install {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout
+
+
+def _install_plugin(folder: Path) -> None:
+    """``pip install --target`` the slurm extra and what it needs beyond this venv.
+
+    pip resolves the extra against the venv first (a dry run), so only packages the venv
+    lacks go into the folder and the venv's own (numpy, Snakemake's interfaces) stay in use.
+    """
+    plan = json.loads(_pip("--dry-run", "--report", "-", *_slurm_extra()))
+    pins = [f"{p['metadata']['name']}=={p['metadata']['version']}" for p in plan["install"]]
+    folder.mkdir(parents=True)
+    if pins:  # none where the venv has the slurm extra already
+        _pip("--no-deps", "--target", str(folder), *pins)
+
+
+def _plugin_folder(cache: pytest.Cache) -> Path:
+    """A folder holding the SLURM executor plugin, kept in pytest's cache for later runs."""
+    key = hashlib.sha256(f"{sys.version_info[:2]} {_slurm_extra()}".encode()).hexdigest()[:12]
+    folder = cache.mkdir("slurm-plugin") / key
+    if not folder.is_dir():
+        partial = folder.with_name(f"{key}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        _install_plugin(partial)
+        partial.rename(folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
-def slurm() -> dict[str, str]:
+def slurm(pytestconfig: pytest.Config) -> dict[str, str]:
     reason = _slurm_unavailable()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(f"SLURM is required in CI: {reason}")
         pytest.skip(reason)
+    plugin = _plugin_folder(pytestconfig.cache)
     subprocess.run([str(CLUSTER), "start"], check=True)
-    env = snakemake_env(SLURM_CONF=SLURM_CONF)
+    # sbatch --export=ALL (the plugin's) hands PYTHONPATH on to the jobs, whose Snakemake
+    # runs the job with the slurm-jobstep plugin from the same folder
+    path = os.pathsep.join(p for p in (str(plugin), os.environ.get("PYTHONPATH")) if p)
+    env = snakemake_env(SLURM_CONF=SLURM_CONF, PYTHONPATH=path)
     yield env
     subprocess.run([str(CLUSTER), "stop"], check=False)
 
