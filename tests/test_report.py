@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import html
+from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from matplotlib.figure import Figure
 from synthetic import make_idata  # the synthetic posterior.nc builder
 
+from cogfit import report as report_module
 from cogfit.diagnostics import Thresholds, check, summarise
 from cogfit.errors import CogfitError, ConfigError
 from cogfit.io import save_figure, write_netcdf, write_parquet
@@ -24,12 +27,13 @@ from cogfit.report import (
 )
 
 PARTICIPANTS = ["p01", "<b>x</b>", "p03", "p04"]
+LONG_ID = "sub-" + "x" * 4996  # 5,000 characters without a space
 REASON = "missed 35% of trials (> 20%)"
 OPTIONS = ReportOptions(generated_at="2025-01-01T00:00:00+00:00")
 
 
-def _participants_table() -> pd.DataFrame:
-    ids = [*PARTICIPANTS, "p99"]
+def _participants_table(participants: Sequence[str] = PARTICIPANTS) -> pd.DataFrame:
+    ids = [*participants, "p99"]
     return pd.DataFrame(
         {
             "participant": ids,
@@ -44,7 +48,9 @@ def _participants_table() -> pd.DataFrame:
     )
 
 
-def _write_model(root: Path, dataset: str, model: str, kind: str) -> ModelResults:
+def _write_model(
+    root: Path, dataset: str, model: str, kind: str, participants: Sequence[str] = PARTICIPANTS
+) -> ModelResults:
     folder = root / dataset / model
     fit = ModelResults(
         model,
@@ -54,7 +60,9 @@ def _write_model(root: Path, dataset: str, model: str, kind: str) -> ModelResult
         folder / "trace.png",
         folder / "rank.png",
     )
-    idata = make_idata(kind, participants=PARTICIPANTS, n_draws=150, model=model, dataset=dataset)
+    idata = make_idata(
+        kind, participants=list(participants), n_draws=150, model=model, dataset=dataset
+    )
     write_netcdf(idata, fit.posterior)
     summary = summarise(idata, hdi_prob=0.9)
     write_parquet(summary, fit.summary)
@@ -147,6 +155,45 @@ def test_report_shows_cleaning_provenance_and_comparison(report: str) -> None:
 def test_report_escapes_user_strings(report: str) -> None:
     assert "<b>x</b>" not in report
     assert html.escape("<b>x</b>") in report
+
+
+def _png_size(src: str) -> tuple[int, int]:
+    """Width and height of a PNG data URI (from its IHDR chunk)."""
+    png = base64.b64decode(src.removeprefix("data:image/png;base64,"))
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def test_long_ids_get_short_unique_figure_labels(tmp_path: Path) -> None:
+    # two long ids that differ only in their last character, and two short ones
+    ids = [LONG_ID, LONG_ID[:-1] + "y", "p03", "p04"]
+    table = _participants_table(ids)
+    write_parquet(table, tmp_path / "long" / "participants.parquet")
+    fit = _write_model(tmp_path, "long", "rw", "good", participants=ids)
+    results = DatasetResults("long", tmp_path / "long" / "participants.parquet", (fit,))
+    text = build_report("t", [results], OPTIONS)
+    # tables keep the whole id, in a cell that may wrap
+    assert f'<td class="long">{LONG_ID}</td>' in text
+    # no figure is stretched by the id: each is a few hundred pixels wide, as with short ids
+    assert max(_png_size(src)[0] for src in _parse(text).images) < 1200
+
+    summary = pd.read_parquet(fit.summary)
+    who = report_module._Participants.from_table(table)
+    rows = report_module._participant_estimates(summary, who.groups)
+    fig = report_module._participant_figure(rows, report_module._parameters(summary), who.colours)
+    assert len(fig.axes) == 2  # alpha, beta
+    for ax in fig.axes:
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert sorted(labels) == sorted(
+            [f"{LONG_ID[:20]}…{LONG_ID[-6:]}", f"{LONG_ID[:20]}…{LONG_ID[-6:-1]}y", "p03", "p04"]
+        )
+        assert max(map(len, labels)) <= 30 and len(set(labels)) == len(ids)
+
+
+def test_short_labels_stay_distinct() -> None:
+    same_ends = ["a" * 30 + "x" + "b" * 10, "a" * 30 + "y" + "b" * 10, "a" * 20 + "…"]
+    labels = report_module._short_labels([*same_ends, "short"])
+    assert labels[2:] == ["a" * 20 + "…", "short"]  # an id that reads like a cut one stays
+    assert len(set(labels)) == 4 and all(len(x) <= 27 for x in labels)
 
 
 def test_options_change_hdi_and_participant_section(results: DatasetResults) -> None:

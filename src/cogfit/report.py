@@ -10,12 +10,14 @@ different HDI probability than the summary was made with.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import json
 import math
 import numbers
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +44,8 @@ ESS = "{:,.0f}"
 #: How each check's value is shown; the rest get three significant digits.
 CHECK_FORMATS = {"r_hat": "{:.4f}", "ess_bulk": ESS, "ess_tail": ESS, "overall": "{:.0f}"}
 PARTICIPANT_COLUMNS = ("participant", "group", "n_trials", "n_missed", "missed_fraction")
+LABEL_CHARS = 20  # figure labels (participant ids, groups) are cut to this many characters
+LONG_CELL = 40  # table cells of more characters may wrap anywhere (ids without spaces)
 PROVENANCE = {
     "cogfit": "cogfit_version",
     "jax": "jax_version",
@@ -287,7 +291,7 @@ def _table(
     rows = []
     for i, values in enumerate(df.itertuples(index=False)):
         cells = "".join(
-            f"<td>{_badge(bool(v)) if badge else _e(_fmt(v))}</td>"
+            f"<td>{_badge(bool(v))}</td>" if badge else _cell(_fmt(v))
             for badge, v in zip(is_badge, values, strict=True)
         )
         cls = row_classes[i] if row_classes else ""
@@ -296,6 +300,11 @@ def _table(
         f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+def _cell(text: str) -> str:
+    """A table cell, escaped; a long one (a 5,000-character id) wraps instead of widening."""
+    return f'<td class="long">{_e(text)}</td>' if len(text) > LONG_CELL else f"<td>{_e(text)}</td>"
 
 
 def _badge(passed: bool) -> str:
@@ -330,6 +339,24 @@ def _plain(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
+def _short_labels(names: Sequence[object], width: int = LABEL_CHARS) -> list[str]:
+    """Figure labels: names of more than ``width`` characters cut to ``width`` plus "…".
+
+    Where two names would read the same, the cut ones get their last characters, then (if
+    those agree too) a short hash of the whole name, so every label stays distinct. Tables
+    and artifacts keep the full names.
+    """
+    texts = [str(n) for n in names]
+    labels = [t if len(t) <= width else f"{t[:width]}…" for t in texts]
+    for suffix in (lambda t: t[-6:], lambda t: hashlib.sha1(t.encode()).hexdigest()[:6]):
+        seen = Counter(labels)
+        labels = [
+            f"{t[:width]}…{suffix(t)}" if seen[label] > 1 and label != t else label
+            for t, label in zip(texts, labels, strict=True)
+        ]
+    return labels
+
+
 @dataclass(frozen=True)
 class _Participants:
     """Who belongs to which group, and the colour each group gets in every figure."""
@@ -348,9 +375,8 @@ class _Participants:
 def _interval_figure(
     panels: Mapping[str, pd.DataFrame],
     colours: Mapping[str, Any],
-    dpi: int,
     backdrop: Mapping[str, pd.DataFrame] | None = None,
-) -> bytes:
+) -> Figure:
     """One panel per parameter: a row per label, dot = mean, line = HDI, colour = group.
 
     With ``backdrop`` the participant means of each group are drawn as faint dots on that
@@ -367,14 +393,18 @@ def _interval_figure(
             _draw_backdrop(ax, frame, backdrop[param], y)
         ax.hlines(y, frame["hdi_low"], frame["hdi_high"], colors=colour, linewidth=2)
         ax.scatter(frame["mean"], y, color=colour, zorder=3, s=18)
-        ax.set_yticks(y, [_plain(t) for t in frame["label"]], fontsize=8)
+        ax.set_yticks(y, [_plain(t) for t in _short_labels(frame["label"])], fontsize=8)
         ax.set_ylim(-0.7, len(frame) - 0.3)
         ax.set_title(_plain(param), fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     if backdrop is None:
-        handles = [Line2D([], [], color=c, marker="o", label=_plain(g)) for g, c in colours.items()]
+        names = _short_labels(list(colours))
+        handles = [
+            Line2D([], [], color=c, marker="o", label=_plain(n))
+            for n, c in zip(names, colours.values(), strict=True)
+        ]
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6))
-    return _png(fig, dpi)
+    return fig
 
 
 def _draw_backdrop(ax: Any, frame: pd.DataFrame, points: pd.DataFrame, y: np.ndarray) -> None:
@@ -565,12 +595,10 @@ def _group_section(model: _Model, participants: _Participants, options: ReportOp
         return "<p>No group-level estimates found in the summary.</p>"
     params = _parameters(model.summary)
     points = _participant_estimates(model.summary, participants.groups)
-    png = _interval_figure(
-        _by_parameter(rows, params),
-        participants.colours,
-        options.dpi,
-        backdrop=_by_parameter(points, params),
+    fig = _interval_figure(
+        _by_parameter(rows, params), participants.colours, backdrop=_by_parameter(points, params)
     )
+    png = _png(fig, options.dpi)
     label = _hdi_label(model.hdi_prob)
     table = pd.DataFrame(
         {"parameter": rows["parameter"], "group": rows["label"], **_estimate_columns(rows, label)}
@@ -597,6 +625,14 @@ def _participant_table(rows: pd.DataFrame, params: Sequence[str], hdi_label: str
     return table
 
 
+def _participant_figure(
+    rows: pd.DataFrame, params: Sequence[str], colours: Mapping[str, Any]
+) -> Figure:
+    """A panel per parameter, participants sorted by mean (rows of _participant_estimates)."""
+    ordered = {p: f.sort_values("mean") for p, f in _by_parameter(rows, params).items()}
+    return _interval_figure(ordered, colours)
+
+
 def _participant_section(model: _Model, participants: _Participants, options: ReportOptions) -> str:
     rows = _participant_estimates(model.summary, participants.groups)
     if not options.participant_table or rows.empty:
@@ -614,8 +650,7 @@ def _participant_section(model: _Model, participants: _Participants, options: Re
         return f"<h4>Participant estimates</h4>{note}"
     params = _parameters(model.summary)
     label = _hdi_label(model.hdi_prob)
-    ordered = {p: f.sort_values("mean") for p, f in _by_parameter(rows, params).items()}
-    png = _interval_figure(ordered, participants.colours, options.dpi)
+    png = _png(_participant_figure(rows, params, participants.colours), options.dpi)
     caption = f"Participant estimates sorted by mean, with {label}; colour = group."
     table = _table(_participant_table(rows, params, label))
     return f"<h4>Participant estimates</h4>{note}{table}{_figure(png, caption)}"
@@ -666,6 +701,7 @@ table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}tr.fail td{background:#fde2e2}
 .scroll{overflow-x:auto;max-height:40em;overflow-y:auto}
+td.long{overflow-wrap:anywhere;min-width:12em}
 .badge{display:inline-block;padding:.05em .5em;border-radius:.3em;color:#fff;
 font-weight:bold;font-size:.85em}.badge.pass{background:#2e7d32}.badge.fail{background:#c62828}
 .warn{color:#c62828}figure{margin:1em 0}img{max-width:100%;height:auto}
