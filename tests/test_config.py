@@ -20,11 +20,12 @@ from snakemake.utils import validate as snakemake_validate
 from workflow_helpers import REPO, jobs_planned, make_workdir, snakemake
 
 from cogfit.clean import CleaningSpec
-from cogfit.config import check_config, validate_config
+from cogfit.config import check_config
 from cogfit.diagnostics import Thresholds
 from cogfit.errors import ConfigError
 from cogfit.fit import SamplerSettings
 from cogfit.report import ReportOptions
+from cogfit.schema import validate_config
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 EXAMPLE: dict[str, Any] = yaml.safe_load((REPO / "config/config.yaml").read_text())

@@ -2,7 +2,8 @@
 
 import sys
 
-from cogfit.config import check_config, fit_code_hash, validate_config
+from cogfit.config import check_config, fit_code_hash
+from cogfit.schema import validate_config
 from cogfit.errors import ConfigError
 
 try:
