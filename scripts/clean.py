@@ -12,7 +12,11 @@ from cogfit.runner import run_step  # noqa: E402
 
 
 def main(log):  # noqa: ANN001, ANN201
-    spec = CleaningSpec.from_config(snakemake.wildcards.dataset, snakemake.params.dataset)
+    spec = CleaningSpec.from_config(
+        snakemake.wildcards.dataset,
+        snakemake.params.dataset,
+        precision=snakemake.params.precision,  # outcomes must be finite in the fit's float type
+    )
     run_clean(spec, snakemake.output.trials, snakemake.output.participants, log=log)
 
 

@@ -91,6 +91,30 @@ def test_non_utf8_file_is_unreadable(tmp_path: Path) -> None:
     assert "latin.csv" in message and "UTF-8" in message
 
 
+def test_non_utf8_byte_names_row_column_and_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    rows = [GOOD_ROWS[0], 's1,a,2,2,0,"31\n0"', "s\xe9,a,3,1,1,320"]
+    path.write_bytes("\n".join([HEADER, *rows]).encode("latin-1"))
+    message = error_of(spec_for(path))
+    assert "latin.csv, line 4, column 'subject'" in message  # spreadsheet row; text line 5
+    assert "byte 0xE9" in message and "save the file as UTF-8" in message
+    assert "byte 3" not in message  # not the old offset into the file
+
+
+def test_utf16_file_says_utf16(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_bytes("\n".join([HEADER, *GOOD_ROWS]).encode("utf-16"))
+    message = error_of(spec_for(path))
+    assert "wide.csv, line 1" in message and "UTF-16" in message and "UTF-8" in message
+
+
+def test_utf8_bom_is_not_part_of_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\n".join([HEADER, *GOOD_ROWS]).encode("utf-8-sig"))
+    trials, _ = clean(spec_for(path))
+    assert len(trials) == len(GOOD_ROWS)
+
+
 def test_corrupt_parquet_is_unreadable(tmp_path: Path) -> None:
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"not parquet at all")
@@ -120,10 +144,30 @@ def test_ragged_row_names_its_line(tmp_path: Path) -> None:
     assert "bad.csv, line 4" in message and "5 fields" in message and "6" in message
 
 
-def test_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path: Path) -> None:
+def test_line_numbers_are_spreadsheet_rows(tmp_path: Path) -> None:
+    """A blank line is a row; a quoted cell spanning two text lines is one row (README)."""
     rows = [GOOD_ROWS[0], "", 's1,a,2,2,0,"31\n0"', GOOD_ROWS[2], "s2,b,1,x,1,330"]
     message = error_of(spec_for(write(tmp_path, rows)))
-    assert "bad.csv, line 7," in message and "'x'" in message
+    assert "bad.csv, line 6," in message and "'x'" in message  # text line 7
+
+
+def test_field_count_error_names_the_spreadsheet_row(tmp_path: Path) -> None:
+    rows = [GOOD_ROWS[0], 's1,a,2,2,0,"31\n\n0"', "s1,a,3,1,1"]
+    message = error_of(spec_for(write(tmp_path, rows)))
+    assert "bad.csv, line 4:" in message and "5 fields" in message  # text line 6
+
+
+def test_csv_error_names_the_spreadsheet_row(tmp_path: Path) -> None:
+    rows = [GOOD_ROWS[0], 's1,a,2,2,0,"31\n0"', 's1,a,3,1,1,"32"0']
+    message = error_of(spec_for(write(tmp_path, rows)))
+    assert "bad.csv, line 4:" in message and "closing quote" in message  # text line 5
+
+
+def test_unclosed_quote_is_an_error_not_a_swallowed_rest(tmp_path: Path) -> None:
+    """Without strict parsing an unclosed quote took every later row into one cell."""
+    rows = [GOOD_ROWS[0], 's1,a,2,2,0,"310', *GOOD_ROWS[2:], "s9,a,1,1,1,1"]
+    message = error_of(spec_for(write(tmp_path, rows)))
+    assert "bad.csv, line 3:" in message and "never closed" in message
 
 
 def test_mapped_column_not_found_lists_available(tmp_path: Path) -> None:
@@ -148,6 +192,59 @@ def test_non_integer_trial(tmp_path: Path, value: str) -> None:
     message = error_of(spec_for(write(tmp_path, with_row(2, f"s1,a,{value},1,1,320"))))
     assert "bad.csv, line 4" in message
     assert "column 'trial_no' (cogfit 'trial')" in message and repr(value) in message
+
+
+@pytest.mark.parametrize(
+    "value", [str(2**53), str(2**53 + 1), "1e20", "99999999999999999999", "-1e16", "1e999999"]
+)
+def test_trial_number_too_large_is_refused(tmp_path: Path, value: str) -> None:
+    """Was stored wrapped (-9223372036854775808) or rounded through float64 and sorted first."""
+    message = error_of(spec_for(write(tmp_path, with_row(2, f"s1,a,{value},1,1,320"))))
+    assert "bad.csv, line 4, column 'trial_no' (cogfit 'trial')" in message
+    assert repr(value) in message and "too large" in message and "2**53" in message
+
+
+def test_trial_numbers_below_the_limit_stay_exact(tmp_path: Path) -> None:
+    """The largest trial numbers allowed come out exactly as written."""
+    top = 2**53 - 1
+    rows = [f"s1,a,{top},1,1,1", f"s1,a,{top - 1},2,0,1", f"s1,a,-{top},1,0,1"]
+    trials, _ = clean(spec_for(write(tmp_path, rows)))
+    assert trials["trial"].tolist() == [-top, top - 1, top]
+
+
+@pytest.mark.parametrize("value", ["1.0000000000000000001", "2.00000000000000001e0"])
+def test_nearly_whole_trial_number_is_not_an_integer(tmp_path: Path, value: str) -> None:
+    """Through float64 these rounded to whole numbers and were taken silently."""
+    message = error_of(spec_for(write(tmp_path, with_row(0, f"s1,a,{value},1,1,300"))))
+    assert "bad.csv, line 2" in message and "not an integer" in message
+
+
+@pytest.mark.parametrize("value", ["1.0000000000000000001", "99999999999999999999"])
+def test_nearly_whole_or_huge_choice_is_refused(tmp_path: Path, value: str) -> None:
+    message = error_of(spec_for(write(tmp_path, with_row(0, f"s1,a,1,{value},1,300"))))
+    assert "bad.csv, line 2, column 'response'" in message and repr(value) in message
+
+
+def test_parquet_trial_number_too_large(tmp_path: Path) -> None:
+    path = tmp_path / "big.parquet"
+    pd.DataFrame(
+        {
+            "subject": ["s1", "s1"],
+            "condition": "a",
+            "trial_no": np.array([1, 2**53 + 1], dtype=np.int64),
+            "response": [1, 2],
+            "reward": [1.0, 0.0],
+        }
+    ).to_parquet(path)
+    message = error_of(spec_for(path))
+    assert "big.parquet, row 2" in message and repr(str(2**53 + 1)) in message
+
+
+@pytest.mark.parametrize("value", ["0x10", "1_000", "inf", "nan", "\u0661"])
+def test_trial_text_that_python_reads_as_a_number_is_refused(tmp_path: Path, value: str) -> None:
+    """Only plain decimal text is a number ('\u0661' is an Arabic-Indic digit one)."""
+    message = error_of(spec_for(write(tmp_path, with_row(0, f"s1,a,{value},1,1,300"))))
+    assert "bad.csv, line 2" in message and "not an integer" in message
 
 
 def test_non_integer_choice(tmp_path: Path) -> None:
@@ -187,6 +284,38 @@ def test_non_numeric_outcome(tmp_path: Path) -> None:
     message = error_of(spec_for(write(tmp_path, with_row(4, "s2,b,2,2,yes,340"))))
     assert "bad.csv, line 6" in message
     assert "column 'reward' (cogfit 'outcome')" in message and "'yes'" in message
+
+
+def test_outcome_too_large_for_a_float32_fit(tmp_path: Path) -> None:
+    """1e39 is finite in float64 but inf in float32: the fit diverged everywhere."""
+    path = write(tmp_path, with_row(4, "s2,b,2,2,1e39,340"))
+    message = error_of(spec_for(path))
+    assert message.endswith(
+        "bad.csv, line 6, column 'reward' (cogfit 'outcome'): outcome '1e39' is too large for "
+        "a float32 fit (largest 3.4e+38); expected a finite number such as 0 or 1 (rescale the "
+        "outcomes or set sampler.precision: float64)"
+    )
+    trials, _ = clean(CleaningSpec.from_config("test", config(path), precision="float64"))
+    assert trials["outcome"].max() == 1e39
+
+
+def test_outcome_too_large_for_a_float64_fit(tmp_path: Path) -> None:
+    path = write(tmp_path, with_row(4, "s2,b,2,2,-1e400,340"))
+    message = error_of(CleaningSpec.from_config("test", config(path), precision="float64"))
+    assert "line 6" in message and "'-1e400' is too large for a float64 fit" in message
+    assert "(largest 1.8e+308)" in message and "set sampler.precision" not in message
+
+
+def test_largest_float32_outcome_passes(tmp_path: Path) -> None:
+    largest = float(np.finfo(np.float32).max)
+    trials, _ = clean(spec_for(write(tmp_path, with_row(4, f"s2,b,2,2,{largest!r},340"))))
+    assert trials["outcome"].max() == largest and np.isfinite(np.float32(largest))
+
+
+def test_decimal_comma_outcome_gets_a_hint(tmp_path: Path) -> None:
+    message = error_of(spec_for(write(tmp_path, with_row(4, 's2,b,2,2,"0,5",340'))))
+    assert "line 6" in message and "'0,5' is not a number" in message
+    assert "decimal comma? expected a decimal point, e.g. '0.5'" in message
 
 
 def test_missing_outcome_with_valid_choice(tmp_path: Path) -> None:
@@ -297,6 +426,85 @@ def test_block_column_is_kept_when_mapped(tmp_path: Path) -> None:
     columns = {**config("x")["columns"], "block": "rt_ms"}
     trials, _ = clean(spec_for(write(tmp_path, GOOD_ROWS), columns=columns))
     assert trials.columns[-1] == "block" and trials["block"].dtype == np.int64
+
+
+def test_huge_block_numbers_stay_text_labels(tmp_path: Path) -> None:
+    """Whole-number blocks were cast to int64 unchecked: 99999999999999999999 wrapped."""
+    columns = {**config("x")["columns"], "block": "rt_ms"}
+    rows = [*GOOD_ROWS[:5], "s2,b,3,1,0,99999999999999999999"]
+    trials, _ = clean(spec_for(write(tmp_path, rows), columns=columns))
+    assert trials["block"].tolist() == ["300", "310", "320", "330", "340", "99999999999999999999"]
+
+
+def test_ids_with_spaces_are_trimmed_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = [r.replace("s1,", " 007 ,") for r in GOOD_ROWS]
+    with caplog.at_level(logging.WARNING, logger="cogfit.clean"):
+        trials, _ = clean(spec_for(write(tmp_path, rows)))
+    assert set(trials["participant"]) == {"007", "s2"}
+    warning = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert "column 'subject'" in warning and "' 007 '" in warning and "line 2" in warning
+    assert "3 value(s)" in warning
+
+
+def test_ids_that_merge_when_trimmed_are_refused(tmp_path: Path) -> None:
+    """'7' and ' 7' were silently one participant."""
+    rows = ["7,a,1,1,1,1", "7,a,2,1,1,1", " 7,a,3,2,0,1", "8,b,1,1,1,1"]
+    message = error_of(spec_for(write(tmp_path, rows)))
+    assert "bad.csv, column 'subject' (cogfit 'participant')" in message
+    assert "'7' (line 2) and ' 7' (line 4)" in message and "same participant id" in message
+
+
+def test_group_labels_that_merge_when_trimmed_are_refused(tmp_path: Path) -> None:
+    rows = [r.replace(",b,", ",b ,") if r.startswith("s2,b,3") else r for r in GOOD_ROWS]
+    message = error_of(spec_for(write(tmp_path, rows)))
+    assert "column 'condition' (cogfit 'group')" in message
+    assert "'b' (line 5) and 'b ' (line 7)" in message
+
+
+def test_semicolon_file_is_read_with_auto_delimiter(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = [r.replace(",", ";") for r in GOOD_ROWS]
+    path = write(tmp_path, rows, header=HEADER.replace(",", ";"))
+    with caplog.at_level(logging.INFO, logger="cogfit.clean"):
+        trials, _ = clean(spec_for(path))
+    reference, _ = clean(spec_for(write(tmp_path, GOOD_ROWS, name="good.csv")))
+    pd.testing.assert_frame_equal(trials, reference)
+    assert "split by ';'" in caplog.text
+
+
+@pytest.mark.parametrize(("delimiter", "sep"), [(";", ";"), ("|", "|"), ("\t", "\t"), (" ", " ")])
+def test_configured_delimiter(tmp_path: Path, delimiter: str, sep: str) -> None:
+    path = write(tmp_path, [r.replace(",", sep) for r in GOOD_ROWS], HEADER.replace(",", sep))
+    trials, _ = clean(spec_for(path, delimiter=delimiter))
+    assert len(trials) == len(GOOD_ROWS)
+
+
+def test_explicit_delimiter_suggests_the_one_that_finds_the_columns(tmp_path: Path) -> None:
+    rows = [r.replace(",", ";") for r in GOOD_ROWS]
+    path = write(tmp_path, rows, header=HEADER.replace(",", ";"))
+    message = error_of(spec_for(path, delimiter="|"))
+    assert "bad.csv: column(s)" in message and "not found" in message
+    assert "split by ';'" in message and "delimiter: ';'" in message
+
+
+def test_columns_not_found_suggests_a_tab_delimiter(tmp_path: Path) -> None:
+    path = write(tmp_path, [r.replace(",", "\t") for r in GOOD_ROWS], HEADER.replace(",", "\t"))
+    message = error_of(spec_for(path, delimiter=","))
+    assert "split by tab" in message and 'delimiter: "\\t"' in message
+
+
+@pytest.mark.parametrize("delimiter", ["", ";;", '"', "\n", 1])
+def test_bad_delimiter_is_a_config_error(delimiter: object) -> None:
+    with pytest.raises(ConfigError, match="delimiter"):
+        CleaningSpec.from_config("demo", config("x.csv", delimiter=delimiter))
+
+
+def test_bad_precision_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="precision"):
+        CleaningSpec.from_config("demo", config("x.csv"), precision="float16")
 
 
 def test_p_best_uses_each_participants_own_outcomes() -> None:

@@ -1,20 +1,31 @@
 """Raw trial file -> validated, cleaned trial table plus a per-participant summary.
 
 Every problem in the raw file stops the pipeline with one :class:`~cogfit.errors.DataError`
-line that names the file, the place (``line N`` as a spreadsheet shows it, header = line 1;
-``row N`` for Parquet), the column (raw name and the cogfit name it maps to), the offending
-value and what was expected. Nothing is guessed silently: the only repairs are dropping exact
-duplicate rows and sorting trials, and both are logged. The output follows the contract in
-:mod:`cogfit.data`. The raw file is only ever opened for reading.
+line that names the file, the place (``line N`` as a spreadsheet shows it: header = line 1,
+one line per record even when a quoted cell spans text lines, blank lines counted; ``row N``
+for Parquet), the column (raw name and the cogfit name it maps to), the offending value and
+what was expected. Numbers are read exactly from their decimal text: integers (trial
+numbers, choices) must be below ``MAX_EXACT_INT`` = 2**53 in magnitude, outcomes finite in
+the fit's precision. A ``block`` column is kept as int64 when every cell is such an integer,
+else as its text labels, so a huge block number never wraps. Nothing is guessed silently:
+the only repairs are dropping exact duplicate rows, sorting trials, trimming spaces around
+ids and group labels (two spellings that then meet are an error), and choosing the
+delimiter that finds the mapped columns; each is logged. Numbers are read without the
+spaces around them. The output follows the contract in :mod:`cogfit.data`. The raw file is
+only ever opened for reading.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
+import enum
+import functools
 import logging
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -36,6 +47,13 @@ SUFFIX_FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+#: the delimiters ``delimiter: auto`` tries when the format's own does not find the columns
+DELIMITER_CANDIDATES = (",", ";", "\t", "|")
+#: the values of sampler.precision (as cogfit.fit.PRECISIONS, not imported: it loads JAX)
+PRECISIONS = ("float32", "float64")
+#: integers in the data (trial numbers, choices, integer blocks) must be smaller than this in
+#: magnitude: float64 (Parquet float columns, pandas, JSON) holds every integer only below it
+MAX_EXACT_INT = 2**53
 DEFAULT_GROUP = "all"
 MAX_LISTED = 20  # log at most this many dropped duplicates one by one
 TRIAL_OUTPUT = ("participant", "group", "trial", "choice", "outcome", "missed")
@@ -51,6 +69,13 @@ PARTICIPANT_OUTPUT = (
 )
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 _DEFAULT_LOG = logging.getLogger("cogfit.clean")
+# a decimal number in ASCII: sign, digits with an optional point, exponent ('1_000', '0x10',
+# 'inf', 'nan' and non-ASCII digits are not numbers here)
+_NUMBER = re.compile(r"([+-]?)(?=\.?[0-9])([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
+_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
+_NOT_DELIMITERS = ('"', "\n", "\r")  # the quote and line breaks
+_LINE_END = re.compile(r"\r\n|\r|\n")  # what open(newline="") splits lines at
+_NOT_TEXT = re.compile("[\x00\udc80-\udcff]")  # NUL, or a non-UTF-8 byte (surrogateescape)
 
 
 @dataclass(frozen=True)
@@ -67,6 +92,8 @@ class CleaningSpec:
     max_missing_fraction: float
     exclude_participants: tuple[str, ...]
     name: str = ""  # dataset name, only for messages
+    delimiter: str = "auto"  # CSV/TSV: "auto" or one character
+    precision: str = "float32"  # of the fit: outcomes must be finite in it
 
     def __post_init__(self) -> None:
         where = f"dataset '{self.name}'" if self.name else f"cleaning spec for {self.path}"
@@ -109,10 +136,22 @@ class CleaningSpec:
         ):
             if not isinstance(values, tuple) or not all(isinstance(v, str) for v in values):
                 fail(f"{key} must be a tuple of strings, got {values!r}")
+        if not _is_delimiter(self.delimiter):
+            fail(
+                f"delimiter must be 'auto' or one character such as ';' or a tab (not a quote "
+                f"or a line break), got {self.delimiter!r}"
+            )
+        if self.precision not in PRECISIONS:
+            fail(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
 
     @classmethod
-    def from_config(cls, name: str, cfg: Mapping[str, Any]) -> CleaningSpec:
-        """Build from one dataset's config section; YAML scalars (e.g. -1, 7) become strings."""
+    def from_config(
+        cls, name: str, cfg: Mapping[str, Any], precision: str = "float32"
+    ) -> CleaningSpec:
+        """Build from one dataset's config section and the fit's ``sampler.precision``.
+
+        YAML scalars in id and code lists (e.g. -1, 7) become strings.
+        """
         if not isinstance(cfg, Mapping):
             raise ConfigError(f"dataset '{name}': expected a mapping, got {type(cfg).__name__}")
         if "path" not in cfg or "columns" not in cfg:
@@ -134,11 +173,20 @@ class CleaningSpec:
                 name, "exclude.participants", exclude.get("participants")
             ),
             name=name,
+            delimiter=cfg.get("delimiter", "auto"),
+            precision=precision,
         )
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_delimiter(value: object) -> bool:
+    """'auto' or one character other than the quote and line breaks (as the schema says)."""
+    return isinstance(value, str) and (
+        value == "auto" or (len(value) == 1 and value not in _NOT_DELIMITERS)
+    )
 
 
 def _as_str_tuple(name: str, key: str, values: object) -> tuple[str, ...]:
@@ -166,11 +214,12 @@ def resolve_format(spec: CleaningSpec) -> str:
     return SUFFIX_FORMATS[suffix]
 
 
-def read_raw(spec: CleaningSpec) -> pd.DataFrame:
+def read_raw(spec: CleaningSpec, log: logging.Logger | None = None) -> pd.DataFrame:
     """Read the raw file as it is; CSV/TSV cells and participant ids as text ("007" stays).
 
-    The index holds where each row sits in the file (index name ``line`` for CSV/TSV, with
-    the header on line 1; ``row`` for Parquet, 1-based) so every message can point at it.
+    The index holds where each row sits in the file (index name ``line`` for CSV/TSV: the
+    spreadsheet row, header = line 1; ``row`` for Parquet, 1-based) so every message can
+    point at it. The mapped columns are checked to exist, once each.
     """
     path = Path(spec.path)
     if not path.exists():
@@ -179,53 +228,197 @@ def read_raw(spec: CleaningSpec) -> pd.DataFrame:
         raise DataError(f"{spec.path}: is not a regular file; expected a CSV, TSV or Parquet file")
     fmt = resolve_format(spec)
     if fmt == "parquet":
-        raw = _read_parquet(spec.path)
+        raw, hint = _read_parquet(spec.path), ""
     else:
-        raw = _read_delimited(spec.path, _DELIMITERS[fmt])
+        raw, hint = _read_delimited(spec, fmt, log or _DEFAULT_LOG)
+    _check_columns(spec, [str(c) for c in raw.columns], hint)
     participant = spec.columns["participant"]
-    if participant in raw.columns and raw.columns.tolist().count(participant) == 1:
-        raw[participant] = raw[participant].astype(object).map(_cell_text).astype(str)
+    raw[participant] = raw[participant].astype(object).map(_raw_text).astype(str)
     return raw
 
 
-def _read_delimited(path: str, delimiter: str) -> pd.DataFrame:
-    """Read with the csv module, which knows each record's true line number (quotes included)."""
+def _read_delimited(spec: CleaningSpec, fmt: str, log: logging.Logger) -> tuple[pd.DataFrame, str]:
+    """The table, and a hint for a columns-not-found error (another delimiter finds them)."""
+    data = _read_bytes(spec.path)
+    try:
+        text = data.decode("utf-8-sig")
+        suspect = "\x00" in text
+    except UnicodeDecodeError:  # undecodable bytes become lone surrogates, found cell by cell
+        text, suspect = data.decode("utf-8-sig", errors="surrogateescape"), True
+    delimiter, hint = _choose_delimiter(spec, fmt, text, log)
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    header, records, lines = _records(spec.path, text, delimiter, suspect, utf16)
+    index = pd.Index(lines, name="line")
+    return pd.DataFrame(records, columns=header, index=index, dtype=str), hint
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read: {_one_line(e.strerror or e)}") from e
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines with their line ends, split where open(newline="") splits them."""
+    start = 0
+    for end in _LINE_END.finditer(text):
+        yield text[start : end.end()]
+        start = end.end()
+    if start < len(text):
+        yield text[start:]
+
+
+def _reader(text: str, delimiter: str) -> Iterator[list[str]]:
+    # strict: a stray quote after a closing quote or an unclosed quote is an error, not data
+    return csv.reader(_lines(text), delimiter=delimiter, strict=True)
+
+
+def _header(text: str, delimiter: str) -> list[str] | None:
+    """The first record split by ``delimiter``; None when it does not parse that way."""
+    try:
+        return next(_reader(text, delimiter), None)
+    except csv.Error:
+        return None
+
+
+def _choose_delimiter(
+    spec: CleaningSpec, fmt: str, text: str, log: logging.Logger
+) -> tuple[str, str]:
+    """The delimiter to read with, and a hint for the columns-not-found error (else "").
+
+    ``auto`` takes the format's delimiter unless the mapped columns are not all in the
+    header split by it but are when split by exactly one of ``DELIMITER_CANDIDATES``.
+    """
+    wanted = set(spec.columns.values())
+
+    def finds(delimiter: str) -> bool:
+        header = _header(text, delimiter)
+        return header is not None and wanted <= set(header)
+
+    chosen = _DELIMITERS[fmt] if spec.delimiter == "auto" else spec.delimiter
+    if finds(chosen):
+        return chosen, ""
+    others = [d for d in DELIMITER_CANDIDATES if d != chosen and finds(d)]
+    if spec.delimiter == "auto" and len(others) == 1:
+        log.info(
+            "%s: the header has the mapped columns only when split by %s, not %s; read it as "
+            "%s-separated (set delimiter to choose)",
+            spec.path,
+            _delimiter_name(others[0]),
+            _delimiter_name(chosen),
+            _delimiter_name(others[0]),
+        )
+        return others[0], ""
+    if not others:
+        return chosen, ""
+    settings = " or ".join(f"delimiter: {_delimiter_setting(d)}" for d in others)
+    return chosen, (
+        f"; the header is split by {_delimiter_name(chosen)}, but has them all when split by "
+        f"{' or '.join(_delimiter_name(d) for d in others)} (set {settings})"
+    )
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def _delimiter_setting(delimiter: str) -> str:
+    """How to write the delimiter in YAML."""
+    return '"\\t"' if delimiter == "\t" else f"'{delimiter}'"
+
+
+def _records(
+    path: str, text: str, delimiter: str, suspect: bool, utf16: bool
+) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, non-blank data records and their spreadsheet rows (header = 1, blanks count).
+
+    ``suspect``: the text holds NUL or undecodable bytes, so each record is searched for them.
+    """
+    header: list[str] = []
     records: list[list[str]] = []
     lines: list[int] = []
-    start = 1  # line on which the record being read begins
+    row = 0
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            header = next(reader, None)
-            if not header:
-                raise DataError(f"{path}: file is empty; expected a header line naming columns")
-            start = reader.line_num + 1
-            for row in reader:
-                if any(cell.strip() for cell in row):  # blank lines are skipped, numbering kept
-                    if len(row) != len(header):
-                        raise DataError(
-                            f"{path}, line {start}: {len(row)} fields but the header has "
-                            f"{len(header)}; expected one field per header column"
-                        )
-                    records.append(row)
-                    lines.append(start)
-                start = reader.line_num + 1
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from e
+        for row, fields in enumerate(_reader(text, delimiter), start=1):
+            if suspect:
+                _check_text(path, row, fields, header, utf16)
+            if row == 1:
+                header = fields
+                if _blank(header):
+                    raise DataError(f"{path}, line 1: is blank; expected a header naming columns")
+            elif not _blank(fields):  # blank rows are skipped, still counted
+                if len(fields) != len(header):
+                    raise DataError(
+                        f"{path}, line {row}: {len(fields)} fields but the header has "
+                        f"{len(header)}; expected one field per header column"
+                    )
+                records.append(fields)
+                lines.append(row)
     except csv.Error as e:
-        raise DataError(f"{path}, line {start}: unreadable as {delimiter!r}-separated: {e}") from e
-    except OSError as e:
-        raise DataError(f"{path}: cannot be read: {e.strerror or e}") from e
+        raise DataError(f"{path}, line {row + 1}: {_csv_problem(e, delimiter)}") from e
+    if row == 0:
+        raise DataError(f"{path}: file is empty; expected a header line naming columns")
     if not records:
         raise DataError(f"{path}: has a header but no data rows")
-    return pd.DataFrame(records, columns=header, index=pd.Index(lines, name="line"), dtype=str)
+    return header, records, lines
+
+
+def _blank(fields: list[str]) -> bool:
+    """No cell holds more than spaces (one strip for the whole record)."""
+    return not "".join(fields).strip()
+
+
+def _csv_problem(error: csv.Error, delimiter: str) -> str:
+    """A csv module error as what is wrong and what was expected."""
+    message = _one_line(error)
+    name = _delimiter_name(delimiter)
+    if "unexpected end of data" in message:
+        return 'a quoted field is never closed; expected a closing quote (") before the end'
+    if "expected after" in message:
+        return (
+            f"text follows a closing quote; expected {name} or a line end after a closing quote "
+            '(a quote inside a quoted field is written "")'
+        )
+    if "field limit" in message:
+        return (
+            f"a field is longer than {csv.field_size_limit()} characters; expected shorter "
+            "cells (an unclosed quote?)"
+        )
+    return f"unreadable as {name}-separated text ({message}); expected {name}-separated fields"
+
+
+def _check_text(path: str, row: int, fields: list[str], header: list[str], utf16: bool) -> None:
+    """Refuse the first NUL or non-UTF-8 byte, naming its row, column and value."""
+    for j, field in enumerate(fields):
+        found = _NOT_TEXT.search(field)
+        if found is None:
+            continue
+        if row == 1:
+            where = f"field {j + 1} of the header"
+        else:
+            where = f"column {header[j]!r}" if j < len(header) else f"field {j + 1}"
+        char = found.group()
+        if char == "\x00":
+            problem, like = "a NUL byte (0x00), which text files do not contain", "UTF-16"
+        else:
+            problem, like = (
+                f"byte 0x{ord(char) - 0xDC00:02X}, which is not UTF-8",
+                "Latin-1 or Windows-1252",
+            )
+        if utf16:
+            like = "UTF-16"
+        raise DataError(
+            f"{path}, line {row}, {where}: {problem} (is the file {like}?); expected UTF-8 "
+            "text: save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8')"
+        )
 
 
 def _read_parquet(path: str) -> pd.DataFrame:
     try:
         raw = pd.read_parquet(path)
     except Exception as e:  # pyarrow raises several unrelated types for a bad file
-        raise DataError(f"{path}: cannot be read as Parquet: {e}") from e
+        raise DataError(f"{path}: cannot be read as Parquet: {_one_line(e)}") from e
     if raw.empty:
         raise DataError(f"{path}: has no data rows")
     raw = raw.reset_index(drop=True)
@@ -234,33 +427,109 @@ def _read_parquet(path: str) -> pd.DataFrame:
     return raw
 
 
-def _cell_text(value: object) -> str:
-    """One raw cell as stripped text; integral numbers lose ".0" so 2, 2.0 and "2" read alike.
+def _one_line(error: object) -> str:
+    """An exception's text as one line (library messages may span several)."""
+    return " ".join(str(error).split())
+
+
+def _raw_text(value: object) -> str:
+    """One raw cell as text, spaces kept; integral floats lose ".0" so 2, 2.0 and "2" read alike.
 
     Everything is checked as text so CSV, TSV and Parquet inputs go through the same rules.
     """
-    if not isinstance(value, str) and pd.isna(value):
+    if isinstance(value, str):  # every CSV/TSV cell: the fast path
+        return value
+    if pd.api.types.is_scalar(value) and pd.isna(value):
         return ""
     if isinstance(value, float | np.floating):
         number = float(value)
-        return str(int(number)) if number.is_integer() else repr(number)
-    return str(value).strip()
+        whole = number.is_integer() and abs(number) < MAX_EXACT_INT
+        return str(int(number)) if whole else repr(number)
+    return str(value)
+
+
+def _cell_text(value: object) -> str:
+    """One raw cell as stripped text."""
+    return _raw_text(value).strip()
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+class _Fault(enum.Enum):
+    """Why a cell's text is not the number wanted."""
+
+    NOT_NUMBER = "not a number"
+    NOT_WHOLE = "not an integer"
+    TOO_LARGE = "too large"
+
+
+_MAX_DIGITS = len(str(MAX_EXACT_INT))  # integers with more digits are too large
+
+
+def _exact_integer(text: str) -> int | _Fault:
+    """The integer a cell's decimal text denotes exactly ('12', '+3', '1.0', '2e3'), or why not.
+
+    Worked out on the digits, never through a float, so 2**53 + 1 stays itself.
+    """
+    match = _NUMBER.fullmatch(text)
+    if match is None:
+        return _Fault.NOT_NUMBER
+    sign, whole, fraction, exponent = match.groups(default="")
+    digits = (whole + fraction).lstrip("0")
+    significant = digits.rstrip("0")
+    if not significant:
+        return 0
+    # value = significant * 10**scale
+    scale = _exponent(exponent) - len(fraction) + len(digits) - len(significant)
+    if len(significant) + scale > _MAX_DIGITS:
+        return _Fault.TOO_LARGE
+    if scale < 0:
+        return _Fault.NOT_WHOLE
+    value = int(significant) * 10**scale
+    if value >= MAX_EXACT_INT:
+        return _Fault.TOO_LARGE
+    return -value if sign == "-" else value
+
+
+def _exponent(text: str) -> int:
+    """An exponent's value, clamped far beyond any meaningful one (no parsing of huge ints)."""
+    body = text.lstrip("+-").lstrip("0") or "0"
+    value = int(body) if len(body) <= 12 else 10**12
+    return -value if text.startswith("-") else value
+
+
+def _finite_float(text: str, largest: float) -> float | _Fault:
+    """The float a cell's decimal text denotes if at most ``largest`` in magnitude, or why not."""
+    if _NUMBER.fullmatch(text) is None:
+        return _Fault.NOT_NUMBER
+    value = float(text)
+    return value if abs(value) <= largest else _Fault.TOO_LARGE
+
+
+def _parsed(cells: pd.Series, parse: Callable[[str], object]) -> tuple[pd.Series, pd.Series]:
+    """Each cell parsed (each distinct text once), and whether that failed (a _Fault)."""
+    results = {cell: parse(cell) for cell in pd.unique(cells)}
+    failed = {cell: isinstance(result, _Fault) for cell, result in results.items()}
+    return cells.astype(object).map(results), cells.astype(object).map(failed).astype(bool)
 
 
 # --------------------------------------------------------------------------- validation
 
+Describe = Callable[[str], str]  # a cell's text -> "problem; expected what"
+
 
 def _column(spec: CleaningSpec, name: str) -> str:
-    return f"column '{spec.columns[name]}' (cogfit '{name}')"
+    return f"column {spec.columns[name]!r} (cogfit '{name}')"
+
+
+def _says(problem: str, expected: str) -> Describe:
+    """A message that is the same for every cell; ``problem`` shows the cell as ``{value}``."""
+    return lambda cell: f"{problem.format(value=repr(cell))}; expected {expected}"
 
 
 def _reject(
-    spec: CleaningSpec,
-    text: dict[str, pd.Series],
-    name: str,
-    bad: pd.Series,
-    problem: str,
-    expected: str,
+    spec: CleaningSpec, text: dict[str, pd.Series], name: str, bad: pd.Series, describe: Describe
 ) -> None:
     """Raise one DataError line for the first offending row of ``name``; count the others."""
     positions = np.flatnonzero(np.asarray(bad, dtype=bool))
@@ -270,19 +539,19 @@ def _reject(
     more = f" ({positions.size - 1} more row(s) like it)" if positions.size > 1 else ""
     raise DataError(
         f"{spec.path}, {cells.index.name} {cells.index[first]}, {_column(spec, name)}: "
-        f"{problem.format(value=repr(cells.iloc[first]))}; expected {expected}{more}"
+        f"{describe(cells.iloc[first])}{more}"
     )
 
 
-def _select_text(spec: CleaningSpec, raw: pd.DataFrame) -> dict[str, pd.Series]:
-    """The mapped columns as stripped text, keyed by cogfit name."""
-    header = [str(c) for c in raw.columns]
+def _check_columns(spec: CleaningSpec, header: list[str], hint: str) -> None:
+    """Every mapped column is in the header, once; ``hint`` says which delimiter would help."""
     absent = [
-        f"'{col}' (cogfit '{name}')" for name, col in spec.columns.items() if col not in header
+        f"{col!r} (cogfit '{name}')" for name, col in spec.columns.items() if col not in header
     ]
     if absent:
         raise DataError(
-            f"{spec.path}: column(s) {', '.join(absent)} not found; available columns: {header}"
+            f"{spec.path}: column(s) {', '.join(absent)} not found; available columns: "
+            f"{header}{hint}"
         )
     for name, col in spec.columns.items():
         if header.count(col) > 1:
@@ -290,22 +559,91 @@ def _select_text(spec: CleaningSpec, raw: pd.DataFrame) -> dict[str, pd.Series]:
                 f"{spec.path}: {_column(spec, name)} appears {header.count(col)} times in the "
                 "header; expected unique column names"
             )
+
+
+def _select_text(spec: CleaningSpec, raw: pd.DataFrame) -> dict[str, pd.Series]:
+    """The mapped columns as stripped text, keyed by cogfit name."""
     return {name: raw[col].astype(object).map(_cell_text) for name, col in spec.columns.items()}
 
 
-def _to_number(text: pd.Series) -> pd.Series:
-    return pd.to_numeric(text, errors="coerce").astype(float)
+_LABELS = {  # cogfit column -> (what one value is, what was expected)
+    "participant": ("participant id", "a participant id in every row"),
+    "group": ("group", "a group name in every row (or leave 'group' unmapped)"),
+}
 
 
-def _is_whole(number: pd.Series) -> pd.Series:
-    return np.isfinite(number) & (number == np.floor(number))
+def _parse_label(
+    spec: CleaningSpec,
+    raw: pd.DataFrame,
+    text: dict[str, pd.Series],
+    name: str,
+    log: logging.Logger,
+) -> pd.Series:
+    """Participant ids or group labels: present in every row, one spelling each."""
+    what, expected = _LABELS[name]
+    _reject(spec, text, name, text[name] == "", _says(f"empty {what} {{value}}", expected))
+    _check_trimmed(spec, raw[spec.columns[name]].astype(object).map(_raw_text), text, name, log)
+    return text[name].astype(str)
+
+
+def _check_trimmed(
+    spec: CleaningSpec,
+    spelled: pd.Series,
+    text: dict[str, pd.Series],
+    name: str,
+    log: logging.Logger,
+) -> None:
+    """Spaces around a label are trimmed (logged); two spellings that then merge are refused."""
+    cells = text[name]
+    trimmed = (spelled != cells).to_numpy()
+    if not trimmed.any():
+        return
+    unit, first = cells.index.name, np.flatnonzero(trimmed)[0]
+    log.warning(
+        "%s, %s: trimmed spaces around %d value(s), first %r on %s %s",
+        spec.path,
+        _column(spec, name),
+        trimmed.sum(),
+        spelled.iloc[first],
+        unit,
+        cells.index[first],
+    )
+    spellings = pd.DataFrame({"raw": spelled, "label": cells}).drop_duplicates("raw")
+    clash = spellings[spellings.duplicated("label", keep=False)]
+    if clash.empty:
+        return
+    label = clash["label"].iloc[0]
+    (line_a, a), (line_b, b) = list(clash.loc[clash["label"] == label, "raw"].items())[:2]
+    what = _LABELS[name][0]
+    raise DataError(
+        f"{spec.path}, {_column(spec, name)}: {a!r} ({unit} {line_a}) and {b!r} ({unit} "
+        f"{line_b}) are the same {what} {label!r} once spaces around it are trimmed; expected "
+        f"one spelling per {what} (remove the spaces, or rename one if they differ)"
+    )
+
+
+def _describe_trial(cell: str) -> str:
+    if _exact_integer(cell) is _Fault.TOO_LARGE:
+        return (
+            f"trial number {cell!r} is too large to store exactly; expected a whole trial "
+            f"number below 2**53 = {MAX_EXACT_INT} in magnitude"
+        )
+    return f"trial number {cell!r} is not an integer; expected a whole trial number such as 1, 2, 3"
+
+
+def _parse_trial(spec: CleaningSpec, text: dict[str, pd.Series]) -> pd.Series:
+    """Trial numbers as exact int64."""
+    values, failed = _parsed(text["trial"], _exact_integer)
+    _reject(spec, text, "trial", failed, _describe_trial)
+    return values.astype(np.int64)
 
 
 def _parse_choice(spec: CleaningSpec, text: dict[str, pd.Series]) -> tuple[pd.Series, pd.Series]:
     """(0-based choice as float, missed); empty cells and missing codes are missed trials."""
     cells = text["choice"]
     missed = (cells == "") | cells.isin(spec.missing_codes)
-    choice = _to_number(cells)
+    values, failed = _parsed(cells, _exact_integer)
+    too_large = values.map(lambda v: v is _Fault.TOO_LARGE).astype(bool)
     low, high = spec.choice_base, spec.choice_base + spec.n_options - 1
     listed = f" or a missing code {list(spec.missing_codes)}" if spec.missing_codes else ""
     codes = f"an empty cell{listed}"
@@ -313,95 +651,96 @@ def _parse_choice(spec: CleaningSpec, text: dict[str, pd.Series]) -> tuple[pd.Se
         spec,
         text,
         "choice",
-        ~missed & ~_is_whole(choice),
-        "choice {value} is not an integer",
-        f"an option number {low}..{high}, or {codes} for no response",
+        ~missed & failed & ~too_large,
+        _says(
+            "choice {value} is not an integer",
+            f"an option number {low}..{high}, or {codes} for no response",
+        ),
     )
-    outside = ~missed & ((choice < low) | (choice > high))
+    choice = values.where(~failed).astype(float)
+    outside = ~missed & (too_large | (choice < low) | (choice > high))
     near = choice[outside].between(low - 1, high + 1).all()  # all off by one: wrong base?
     _reject(
         spec,
         text,
         "choice",
         outside,
-        "choice {value} is outside the options",
-        f"{low}..{high} (n_options = {spec.n_options}, choice_base = {spec.choice_base}"
-        f"{'; is choice_base right?' if near else ''}), or {codes} for no response",
+        _says(
+            "choice {value} is outside the options",
+            f"{low}..{high} (n_options = {spec.n_options}, choice_base = {spec.choice_base}"
+            f"{'; is choice_base right?' if near else ''}), or {codes} for no response",
+        ),
     )
     return (choice - spec.choice_base).where(~missed), missed
+
+
+def _describe_outcome(spec: CleaningSpec, cell: str) -> str:
+    largest = float(np.finfo(spec.precision).max)
+    expected = "a finite number such as 0 or 1"
+    if _finite_float(cell, largest) is _Fault.TOO_LARGE:
+        fix = " or set sampler.precision: float64" if spec.precision != "float64" else ""
+        return (
+            f"outcome {cell!r} is too large for a {spec.precision} fit (largest {largest:.2g}); "
+            f"expected {expected} (rescale the outcomes{fix})"
+        )
+    if _DECIMAL_COMMA.fullmatch(cell):
+        point = cell.replace(",", ".")
+        expected += f" (decimal comma? expected a decimal point, e.g. {point!r})"
+    return f"outcome {cell!r} is not a number; expected {expected}"
 
 
 def _parse_outcome(spec: CleaningSpec, text: dict[str, pd.Series], missed: pd.Series) -> pd.Series:
     """Outcome as float; required on answered trials, ignored (NaN) on missed ones."""
     cells = text["outcome"]
-    outcome = _to_number(cells)
     _reject(
         spec,
         text,
         "outcome",
         ~missed & (cells == ""),
-        "missing outcome {value} on a trial with a valid choice",
-        "an outcome on every trial with a response",
+        _says(
+            "missing outcome {value} on a trial with a valid choice",
+            "an outcome on every trial with a response",
+        ),
     )
-    _reject(
-        spec,
-        text,
-        "outcome",
-        ~missed & ~np.isfinite(outcome),
-        "outcome {value} is not a number",
-        "a finite number such as 0 or 1",
-    )
-    return outcome.where(~missed)
+    largest = float(np.finfo(spec.precision).max)
+    values, failed = _parsed(cells, functools.partial(_finite_float, largest=largest))
+    _reject(spec, text, "outcome", ~missed & failed, functools.partial(_describe_outcome, spec))
+    return values.where(~failed).astype(float).where(~missed)
 
 
-def _parse(spec: CleaningSpec, text: dict[str, pd.Series]) -> pd.DataFrame:
+def _parse_block(text: dict[str, pd.Series]) -> pd.Series:
+    """Blocks as int64 when every cell is an integer below MAX_EXACT_INT, else as text labels."""
+    values, failed = _parsed(text["block"], _exact_integer)
+    return text["block"].astype(str) if failed.any() else values.astype(np.int64)
+
+
+def _parse(
+    spec: CleaningSpec, raw: pd.DataFrame, text: dict[str, pd.Series], log: logging.Logger
+) -> pd.DataFrame:
     """Check every mapped cell and convert to the cleaned types (still in file order)."""
-    participant = text["participant"]
-    _reject(
-        spec,
-        text,
-        "participant",
-        participant == "",
-        "empty participant id {value}",
-        "a participant id in every row",
-    )
-    trial = _to_number(text["trial"])
-    _reject(
-        spec,
-        text,
-        "trial",
-        ~_is_whole(trial),
-        "trial number {value} is not an integer",
-        "a whole trial number such as 1, 2, 3",
-    )
+    participant = _parse_label(spec, raw, text, "participant", log)
+    trial = _parse_trial(spec, text)
     if "group" in text:
-        group = text["group"]
-        _reject(
-            spec,
-            text,
-            "group",
-            group == "",
-            "empty group {value}",
-            "a group name in every row (or leave 'group' unmapped)",
-        )
+        group = _parse_label(spec, raw, text, "group", log)
     else:
         group = pd.Series(DEFAULT_GROUP, index=participant.index)
     choice, missed = _parse_choice(spec, text)
-
     df = pd.DataFrame(
         {
-            "participant": participant.astype(str),
+            "participant": participant,
             "group": group.astype(str),
-            "trial": trial.astype(np.int64),
+            "trial": trial,
             "choice": choice.astype("Int64"),
             "outcome": _parse_outcome(spec, text, missed),
             "missed": missed.astype(bool),
         }
     )
     if "block" in text:
-        block = _to_number(text["block"])
-        df["block"] = block.astype(np.int64) if _is_whole(block).all() else text["block"]
+        df["block"] = _parse_block(text)
     return df
+
+
+# --------------------------------------------------------------------------- table level
 
 
 def _drop_duplicates(spec: CleaningSpec, df: pd.DataFrame, log: logging.Logger) -> pd.DataFrame:
@@ -414,7 +753,7 @@ def _drop_duplicates(spec: CleaningSpec, df: pd.DataFrame, log: logging.Logger) 
     original = df.index.to_series().groupby(keys).transform("first")[exact]
     for (label, row), same in zip(df[exact].head(MAX_LISTED).iterrows(), original, strict=False):
         log.warning(
-            "%s, %s %s: dropping exact duplicate of %s %s (participant '%s', trial %d)",
+            "%s, %s %s: dropping exact duplicate of %s %s (participant %r, trial %d)",
             spec.path,
             unit,
             label,
@@ -432,7 +771,7 @@ def _drop_duplicates(spec: CleaningSpec, df: pd.DataFrame, log: logging.Logger) 
             (clash["participant"] == first["participant"]) & (clash["trial"] == first["trial"])
         ]
         raise DataError(
-            f"{spec.path}: participant '{first['participant']}' has different rows for trial "
+            f"{spec.path}: participant {first['participant']!r} has different rows for trial "
             f"{first['trial']} ({unit} {lines[0]} and {unit} {lines[1]}); expected one row per "
             "participant and trial, or exact duplicates"
         )
@@ -447,9 +786,9 @@ def _check_groups(spec: CleaningSpec, df: pd.DataFrame) -> None:
         return
     pid = changing[0]
     firsts = df[df["participant"] == pid].drop_duplicates("group")
-    seen = ", ".join(f"'{g}' ({df.index.name} {i})" for i, g in firsts["group"].items())
+    seen = ", ".join(f"{g!r} ({df.index.name} {i})" for i, g in firsts["group"].items())
     raise DataError(
-        f"{spec.path}, {_column(spec, 'group')}: participant '{pid}' changes group within the "
+        f"{spec.path}, {_column(spec, 'group')}: participant {pid!r} changes group within the "
         f"file: {seen}; expected one group per participant"
     )
 
@@ -460,7 +799,7 @@ def _sort_trials(spec: CleaningSpec, df: pd.DataFrame, log: logging.Logger) -> p
     unordered = pd.unique(df.loc[backwards, "participant"])
     if len(unordered):
         log.info(
-            "%s: rows of %d participant(s) were out of trial order (e.g. '%s'); sorted",
+            "%s: rows of %d participant(s) were out of trial order (e.g. %r); sorted",
             spec.path,
             len(unordered),
             unordered[0],
@@ -510,9 +849,9 @@ def _check_listed(spec: CleaningSpec, participants: pd.Index) -> None:
     for pid in spec.exclude_participants:
         if pid not in known:
             close = difflib.get_close_matches(pid, known, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise DataError(
-                f"{spec.path}: exclude.participants lists '{pid}', which is not a participant in "
+                f"{spec.path}: exclude.participants lists {pid!r}, which is not a participant in "
                 f"{_column(spec, 'participant')}{hint}; expected ids exactly as in the file"
             )
 
@@ -538,7 +877,7 @@ def _apply_exclusions(spec: CleaningSpec, summary: pd.DataFrame) -> pd.DataFrame
     summary["excluded"] = summary["reason"] != ""
     empty = summary.index[~summary["excluded"] & (summary["n_missed"] == summary["n_trials"])]
     if len(empty):
-        ids = ", ".join(f"'{p}'" for p in empty)
+        ids = ", ".join(repr(p) for p in empty)
         raise DataError(
             f"{spec.path}: participant(s) {ids} have no valid (responded) trials but no "
             "exclusion rule removes them; add them to exclude.participants"
@@ -546,7 +885,7 @@ def _apply_exclusions(spec: CleaningSpec, summary: pd.DataFrame) -> pd.DataFrame
     if summary["excluded"].all():
         raise DataError(
             f"{spec.path}: no participant is left after exclusions ({len(summary)} excluded, "
-            f"e.g. '{summary.index[0]}': {summary['reason'].iloc[0]}); expected at least one; "
+            f"e.g. {summary.index[0]!r}: {summary['reason'].iloc[0]}); expected at least one; "
             "check exclude.min_trials, exclude.max_missing_fraction and exclude.participants"
         )
     return summary
@@ -560,8 +899,8 @@ def clean(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validate and clean the raw file: (trials of included participants, all participants)."""
     log = log or _DEFAULT_LOG
-    raw = read_raw(spec)
-    parsed = _parse(spec, _select_text(spec, raw))
+    raw = read_raw(spec, log)
+    parsed = _parse(spec, raw, _select_text(spec, raw), log)
     deduped = _drop_duplicates(spec, parsed, log)
     _check_groups(spec, deduped)
     trials = _sort_trials(spec, deduped, log).reset_index(drop=True)
@@ -601,7 +940,7 @@ def _log_summary(
         len(excluded),
     )
     for pid, reason in excluded["reason"].items():
-        log.info("%s: excluded '%s': %s", label, pid, reason)
+        log.info("%s: excluded %r: %s", label, pid, reason)
 
 
 def run_clean(

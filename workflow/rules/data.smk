@@ -11,6 +11,7 @@ rule clean:
         ),
     params:
         dataset=dataset_cfg,
+        precision=config["sampler"]["precision"],
     log:
         f"{RESULTS}/logs/{{dataset}}/clean.log",
     localrule: True
