@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import shutil
 import string
 from collections.abc import Callable, Iterator
@@ -484,22 +485,8 @@ def test_mutated_config_fails_in_one_line_or_the_jobs_accept_it(cfg: dict[str, A
         assert "\n" not in str(err), str(err)
         event("check_config refused")
         return
-    try:
-        jobs_accept(cfg)
-    except ConfigError:
-        if not known_gap(cfg):
-            raise
-        event("known gap")
-    else:
-        event("accepted")
-
-
-def known_gap(cfg: dict[str, Any]) -> bool:
-    """Configs the schema accepts and a job refuses, found by the property above; each is
-    pinned by test_known_gap, which turns red once it is fixed (then drop it here)."""
-    empty = any(d["path"] == "" or "" in d["columns"].values() for d in cfg["datasets"].values())
-    ess = (cfg["diagnostics"][k] for k in ("ess_bulk_min", "ess_tail_min"))
-    return empty or any(not float(v).is_integer() for v in ess)
+    jobs_accept(cfg)
+    event("accepted")
 
 
 def schema_and_jobs_agree(cfg: dict[str, Any]) -> bool:
@@ -516,25 +503,40 @@ def schema_and_jobs_agree(cfg: dict[str, Any]) -> bool:
     return True
 
 
-@pytest.mark.xfail(strict=True, reason="the schema accepts it, a job refuses it (issue 15)")
 @pytest.mark.parametrize(
-    "mutate",
+    ("mutate", "key"),
     [
-        # the schema has no minLength: 1; CleaningSpec refuses empty paths and column names
-        lambda c: ds(c).update(path=""),
-        lambda c: ds(c)["columns"].update(block=""),
-        # schema: a number; Thresholds' default 400 is an int, so settings_from_mapping
-        # refuses fractions ("must be a whole number")
-        lambda c: c["diagnostics"].update(ess_bulk_min=399.5),
-        lambda c: c["diagnostics"].update(ess_tail_min=0.5),
+        # found by the property above: each passed the schema and failed in a job
+        (lambda c: ds(c).update(path=""), "datasets.example.path"),
+        (lambda c: ds(c)["columns"].update(block=""), "datasets.example.columns.block"),
+        (lambda c: c.update(results=""), "results"),
+        (lambda c: c["sampler"].update(seed=2**32), "sampler.seed"),  # PRNGKey wraps it to 0
+        (lambda c: c["datasets"].update({"mine\n": ds(c)}), "datasets['mine\\n']"),
+        (lambda c: c["diagnostics"].update(ess_bulk_min=399.5), None),
+        (lambda c: c["diagnostics"].update(ess_tail_min=0.5), None),
     ],
-    ids=["empty-path", "empty-column", "fractional-ess-bulk-min", "fractional-ess-tail-min"],
+    ids=[
+        "empty-path",
+        "empty-column",
+        "empty-results",
+        "seed-beyond-32-bits",
+        "dataset-name-with-newline",
+        "fractional-ess-bulk-min",
+        "fractional-ess-tail-min",
+    ],
 )
-def test_known_gap(mutate: Callable[[dict[str, Any]], object]) -> None:
+def test_schema_and_jobs_agree_where_they_once_did_not(
+    mutate: Callable[[dict[str, Any]], object], key: str | None
+) -> None:
+    """Refused before any job, naming the key (``key``), or accepted by every job (None)."""
     cfg = example()
     mutate(cfg)
-    assert known_gap(cfg)
     assert schema_and_jobs_agree(cfg)
+    if key is None:
+        validate_config(cfg, SCHEMA)
+        return
+    with pytest.raises(ConfigError, match=rf"^config key {re.escape(key)}: "):
+        validate_config(cfg, SCHEMA)
 
 
 # --------------------------------------------------------------------------- --configfile

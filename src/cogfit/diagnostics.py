@@ -72,8 +72,8 @@ class Thresholds:
     """What counts as converged; defaults follow Vehtari et al. (2021) and Stan's advice."""
 
     rhat_max: float = 1.01
-    ess_bulk_min: float = 400
-    ess_tail_min: float = 400
+    ess_bulk_min: float = 400.0
+    ess_tail_min: float = 400.0
     max_divergences: int = 0
     max_treedepth_fraction: float = 0.01
     ebfmi_min: float = 0.3

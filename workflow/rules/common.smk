@@ -1,5 +1,6 @@
 """Config validation, cross-checks that a schema cannot express, and path helpers."""
 
+import re
 import sys
 
 from cogfit.config import check_config, fit_code_hash
@@ -20,7 +21,7 @@ DATASETS = sorted(config["datasets"])
 
 
 wildcard_constraints:
-    dataset="|".join(DATASETS),
+    dataset="|".join(re.escape(d) for d in DATASETS),
     model="[A-Za-z0-9_]+",
 
 
