@@ -24,7 +24,7 @@ def main(log):  # noqa: ANN001, ANN201
         inp.traces,
         inp.ranks,
     )
-    options = ReportOptions.from_config({**cfg, "hdi_prob": snakemake.params.hdi_prob})
+    options = ReportOptions.from_config(cfg)
     run_report(cfg["title"], datasets, snakemake.output.html, options)
     log.info("wrote %s", snakemake.output.html)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ def config(path: Path | str, **changes: object) -> dict:
         "choice_base": 1,
         "missing_codes": ["-1", "NA", "timeout"],
         "exclude": {"min_trials": 1, "max_missing_fraction": 1.0, "participants": []},
+        "models": ["rw"],
     }
     cfg.update(changes)
     return cfg
@@ -524,10 +526,23 @@ def test_p_best_uses_each_participants_own_outcomes() -> None:
 # --------------------------------------------------------------------------- spec
 
 
-def test_config_scalars_become_strings() -> None:
-    cfg = config("x.csv", missing_codes=[-1, "NA"], exclude={"participants": [7]})
+def test_codes_and_ids_are_text_without_spaces_around() -> None:
+    cfg = config("x.csv", missing_codes=[" -1", "NA "], exclude={"participants": [" 7 "]})
     spec = CleaningSpec.from_config("demo", cfg)
     assert spec.missing_codes == ("-1", "NA") and spec.exclude_participants == ("7",)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"missing_codes": [-1, "NA"]}, "missing_codes[0]"),
+        ({"exclude": {"participants": [7]}}, "exclude.participants[0]"),
+    ],
+)
+def test_numbers_for_codes_and_ids_are_refused_as_the_schema_does(change: dict, key: str) -> None:
+    """YAML reads ``-1`` as a number: the schema wants text (quote it), and so does the spec."""
+    with pytest.raises(ConfigError, match=rf"^config key datasets\.demo\.{re.escape(key)}: "):
+        CleaningSpec.from_config("demo", config("x.csv", **change))
 
 
 @pytest.mark.parametrize(
@@ -539,12 +554,15 @@ def test_config_scalars_become_strings() -> None:
         ({"columns": {"participant": "s", "trial": "t", "choice": "c"}}, "outcome"),
         ({"columns": {"participant": "s", "trial": "s", "choice": "c", "outcome": "o"}}, "same"),
         ({"exclude": {"max_missing_fraction": 2}}, "max_missing_fraction"),
+        ({"exclude": {"min_trials": 0}}, "min_trials"),
+        ({"models": []}, "models"),
     ],
 )
 def test_bad_config_is_a_config_error(change: dict, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment) as info:
         CleaningSpec.from_config("demo", config("x.csv", **change))
-    assert "dataset 'demo'" in str(info.value)
+    message = str(info.value)
+    assert message.startswith("config key datasets.demo") and "\n" not in message
 
 
 # --------------------------------------------------------------------------- example file

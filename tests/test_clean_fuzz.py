@@ -130,6 +130,7 @@ def cases(draw: st.DrawFn, formats: tuple[str, ...] = ("csv", "tsv", "txt")) -> 
         "choice_base": base,
         "missing_codes": codes,
         "exclude": draw(exclusions(ids)),
+        "models": ["rw"],
     }
     case = Case(fmt, header, records, config, draw(st.sampled_from(["float32", "float64"])))
     if fmt == "parquet":
@@ -217,7 +218,7 @@ def ragged(draw: st.DrawFn, records: list[list[str] | None]) -> list[list[str] |
 def exclusions(draw: st.DrawFn, ids: list[str]) -> dict[str, Any]:
     listed = draw(st.lists(st.sampled_from([*ids, "zz-typo"]), max_size=2, unique=True))
     return {
-        "min_trials": draw(st.integers(0, 3)),
+        "min_trials": draw(st.integers(1, 3)),
         "max_missing_fraction": draw(st.sampled_from([0.0, 0.5, 1.0])),
         "participants": listed,
     }
@@ -736,7 +737,8 @@ def one_odd_cell(draw: st.DrawFn) -> Case:
         "n_options": 2,
         "choice_base": 0,
         "missing_codes": [],
-        "exclude": {"min_trials": 0, "max_missing_fraction": 1.0, "participants": []},
+        "exclude": {"min_trials": 1, "max_missing_fraction": 1.0, "participants": []},
+        "models": ["rw"],
     }
     precision = draw(st.sampled_from(["float32", "float64"]))
     return Case("csv", header, records, config, precision, quoting=csv.QUOTE_ALL)

@@ -456,7 +456,8 @@ def jobs_accept(cfg: dict[str, Any]) -> None:
     hdi_prob, on_fail = thresholds.pop("hdi_prob"), thresholds.pop("on_fail")
     assert on_fail in ("warn", "error")
     Thresholds.from_config(thresholds)
-    ReportOptions.from_config({**cfg["report"], "hdi_prob": hdi_prob})
+    ReportOptions.from_config(cfg["report"])  # the report labels HDIs as the summaries do
+    assert 0 < hdi_prob < 1
     assert isinstance(cfg["report"]["title"], str) and isinstance(cfg["results"], str)
     "|".join(sorted(cfg["datasets"]))  # the dataset wildcard constraint
 

@@ -115,8 +115,10 @@ def test_thresholds_from_config() -> None:
         Thresholds.from_config({"rhat_mx": 1.05})
     with pytest.raises(ConfigError, match="number"):
         Thresholds.from_config({"ess_bulk_min": True})
-    with pytest.raises(ConfigError, match="whole"):
+    with pytest.raises(ConfigError, match="integer"):
         Thresholds.from_config({"max_divergences": 1.5})
+    # hdi_prob and on_fail belong to the same section: accepted, and run_diagnose's
+    assert Thresholds.from_config({"hdi_prob": 0.9, "on_fail": "error"}) == Thresholds()
 
 
 def _paths(tmp_path: Path) -> dict[str, Path]:
@@ -180,10 +182,18 @@ def test_run_diagnose_good_fit_returns_true(
     assert pd.read_parquet(paths["diagnostics_path"])["passed"].all()
 
 
+@pytest.mark.parametrize("hdi_prob", [0.0, 1.0, 1.5])
+def test_summary_refuses_hdi_prob_outside_the_schemas_range(
+    good: az.InferenceData, hdi_prob: float
+) -> None:
+    with pytest.raises(ConfigError, match=r"^config key diagnostics\.hdi_prob: .*> 0 and < 1"):
+        summarise(good, hdi_prob=hdi_prob)
+
+
 def test_run_diagnose_rejects_unknown_on_fail(
     posterior_files: dict[str, str], tmp_path: Path
 ) -> None:
-    with pytest.raises(ConfigError, match="on_fail"):
+    with pytest.raises(ConfigError, match=r"^config key diagnostics\.on_fail: 'ignore'"):
         run_diagnose(
             posterior_files["good"],
             **_paths(tmp_path),

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import html
+import json
+import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from matplotlib.figure import Figure
 from synthetic import make_idata  # the synthetic posterior.nc builder
 
@@ -30,6 +33,10 @@ PARTICIPANTS = ["p01", "<b>x</b>", "p03", "p04"]
 LONG_ID = "sub-" + "x" * 4996  # 5,000 characters without a space
 REASON = "missed 35% of trials (> 20%)"
 OPTIONS = ReportOptions(generated_at="2025-01-01T00:00:00+00:00")
+SAMPLER_SETTINGS = {"chains": 4, "num_warmup": 500, "metric": "auto"}
+SCHEMA = yaml.safe_load(
+    (Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml").read_text()
+)
 
 
 def _participants_table(participants: Sequence[str] = PARTICIPANTS) -> pd.DataFrame:
@@ -63,6 +70,8 @@ def _write_model(
     idata = make_idata(
         kind, participants=list(participants), n_draws=150, model=model, dataset=dataset
     )
+    # two config keys of the sampler section and one that is none (from an older fit)
+    idata.posterior.attrs["sampler_settings"] = json.dumps(SAMPLER_SETTINGS)
     write_netcdf(idata, fit.posterior)
     summary = summarise(idata, hdi_prob=0.9)
     write_parquet(summary, fit.summary)
@@ -152,6 +161,16 @@ def test_report_shows_cleaning_provenance_and_comparison(report: str) -> None:
     assert "How to read this report" in report
 
 
+def test_sampler_settings_are_explained_in_the_schemas_words(report: str) -> None:
+    legend = re.search(r"<details>(.*?)</details>", report, re.S)
+    assert legend, "no legend of the sampler settings"
+    described = SCHEMA["properties"]["sampler"]["properties"]
+    for key in ("chains", "metric"):
+        assert f"<td>{key}</td>" in legend.group(1)
+        assert html.escape(described[key]["description"]) in legend.group(1), key
+    assert "num_warmup" not in legend.group(1)  # no config key: nothing to explain
+
+
 def test_report_escapes_user_strings(report: str) -> None:
     assert "<b>x</b>" not in report
     assert html.escape("<b>x</b>") in report
@@ -196,11 +215,11 @@ def test_short_labels_stay_distinct() -> None:
     assert len(set(labels)) == 4 and all(len(x) <= 27 for x in labels)
 
 
-def test_options_change_hdi_and_participant_section(results: DatasetResults) -> None:
+def test_options_change_the_participant_section(results: DatasetResults) -> None:
     one_model = DatasetResults(results.dataset, results.participants, results.models[:1])
-    options = ReportOptions(hdi_prob=0.8, max_participants=2, generated_at="now")
+    options = ReportOptions(max_participants=2, generated_at="now")
     text = build_report("t", [one_model], options)
-    assert "80% HDI" in text and "90% HDI" not in text
+    assert "90% HDI" in text  # the summary's own probability labels the intervals
     assert "Showing 2 of 4 participants" in text
     assert "Group means across models" not in text
     hidden = build_report("t", [one_model], ReportOptions(participant_table=False))

@@ -28,17 +28,15 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cogfit.errors import ConfigError, DataError
 from cogfit.io import write_parquet
+from cogfit.schema import key_path, section_defaults, validate_section
 
-REQUIRED_COLUMNS = ("participant", "trial", "choice", "outcome")
-OPTIONAL_COLUMNS = ("group", "block")
-FORMATS = ("auto", "csv", "tsv", "parquet")
 SUFFIX_FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -49,8 +47,6 @@ SUFFIX_FORMATS = {
 }
 #: the delimiters ``delimiter: auto`` tries when the format's own does not find the columns
 DELIMITER_CANDIDATES = (",", ";", "\t", "|")
-#: the values of sampler.precision (as cogfit.fit.PRECISIONS, not imported: it loads JAX)
-PRECISIONS = ("float32", "float64")
 #: integers in the data (trial numbers, choices, integer blocks) must be smaller than this in
 #: magnitude: float64 (Parquet float columns, pandas, JSON) holds every integer only below it
 MAX_EXACT_INT = 2**53
@@ -73,14 +69,17 @@ _DEFAULT_LOG = logging.getLogger("cogfit.clean")
 # 'inf', 'nan' and non-ASCII digits are not numbers here)
 _NUMBER = re.compile(r"([+-]?)(?=\.?[0-9])([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
-_NOT_DELIMITERS = ('"', "\n", "\r")  # the quote and line breaks
 _LINE_END = re.compile(r"\r\n|\r|\n")  # what open(newline="") splits lines at
 _NOT_TEXT = re.compile("[\x00\udc80-\udcff]")  # NUL, or a non-UTF-8 byte (surrogateescape)
 
 
 @dataclass(frozen=True)
 class CleaningSpec:
-    """How to read and clean one dataset; validated on construction so bad config fails early."""
+    """How to read and clean one dataset: its config section ``datasets.<name>``.
+
+    :meth:`from_config` checks the section against the config schema, the one source of
+    its limits and defaults; the constructor adds only what the schema cannot express.
+    """
 
     path: str
     format: str  # "auto" | "csv" | "tsv" | "parquet"
@@ -96,106 +95,44 @@ class CleaningSpec:
     precision: str = "float32"  # of the fit: outcomes must be finite in it
 
     def __post_init__(self) -> None:
-        where = f"dataset '{self.name}'" if self.name else f"cleaning spec for {self.path}"
-
-        def fail(problem: str) -> NoReturn:
-            raise ConfigError(f"{where}: {problem}")
-
-        if not isinstance(self.path, str | os.PathLike) or not str(self.path):
-            fail(f"path must be a non-empty file path, got {self.path!r}")
-        if self.format not in FORMATS:
-            fail(f"format {self.format!r} is not one of {list(FORMATS)}")
-        if not isinstance(self.columns, Mapping):
-            fail(f"columns must map cogfit names to raw column names, got {self.columns!r}")
-        unknown = sorted(set(self.columns) - set(REQUIRED_COLUMNS + OPTIONAL_COLUMNS))
-        if unknown:
-            fail(
-                f"columns has unknown key(s) {unknown}; known: {list(REQUIRED_COLUMNS)} + "
-                f"optional {list(OPTIONAL_COLUMNS)}"
-            )
-        absent = [c for c in REQUIRED_COLUMNS if c not in self.columns]
-        if absent:
-            fail(f"columns must map {absent} to a raw column name")
         raw = list(self.columns.values())
-        if any(not isinstance(r, str) or not r for r in raw):
-            fail(f"every raw column name must be a non-empty string, got {dict(self.columns)}")
         if len(set(raw)) != len(raw):
-            fail(f"two cogfit columns map to the same raw column: {dict(self.columns)}")
-        if not _is_int(self.n_options) or self.n_options < 2:
-            fail(f"n_options must be an integer >= 2, got {self.n_options!r}")
-        if self.choice_base not in (0, 1) or isinstance(self.choice_base, bool):
-            fail(f"choice_base must be 0 or 1, got {self.choice_base!r}")
-        if not _is_int(self.min_trials) or self.min_trials < 0:
-            fail(f"exclude.min_trials must be an integer >= 0, got {self.min_trials!r}")
-        frac = self.max_missing_fraction
-        if not isinstance(frac, int | float) or isinstance(frac, bool) or not 0 <= frac <= 1:
-            fail(f"exclude.max_missing_fraction must be a number in [0, 1], got {frac!r}")
-        for key, values in (
-            ("missing_codes", self.missing_codes),
-            ("exclude.participants", self.exclude_participants),
-        ):
-            if not isinstance(values, tuple) or not all(isinstance(v, str) for v in values):
-                fail(f"{key} must be a tuple of strings, got {values!r}")
-        if not _is_delimiter(self.delimiter):
-            fail(
-                f"delimiter must be 'auto' or one character such as ';' or a tab (not a quote "
-                f"or a line break), got {self.delimiter!r}"
+            where = key_path(("datasets", self.name, "columns"))
+            where = f"config key {where}" if self.name else f"columns for {self.path}"
+            raise ConfigError(
+                f"{where}: two cogfit columns map to the same raw column: {dict(self.columns)}"
             )
-        if self.precision not in PRECISIONS:
-            fail(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
 
     @classmethod
     def from_config(
-        cls, name: str, cfg: Mapping[str, Any], precision: str = "float32"
+        cls, name: str, cfg: Mapping[str, Any], precision: str | None = None
     ) -> CleaningSpec:
-        """Build from one dataset's config section and the fit's ``sampler.precision``.
-
-        YAML scalars in id and code lists (e.g. -1, 7) become strings.
-        """
-        if not isinstance(cfg, Mapping):
-            raise ConfigError(f"dataset '{name}': expected a mapping, got {type(cfg).__name__}")
-        if "path" not in cfg or "columns" not in cfg:
-            raise ConfigError(f"dataset '{name}': 'path' and 'columns' are required")
-        exclude = cfg.get("exclude") or {}
-        if not isinstance(exclude, Mapping):
-            raise ConfigError(f"dataset '{name}': exclude must be a mapping, got {exclude!r}")
-        columns = cfg["columns"]
+        """Build from the config section of dataset ``name`` and the fit's
+        ``sampler.precision``, both checked against the config schema (a one-line
+        :class:`ConfigError` naming the key); missing keys take the schema's defaults."""
+        section = validate_section(("datasets", name), cfg)
+        exclude = section["exclude"]
+        if precision is None:
+            precision = section_defaults("sampler")["precision"]
         return cls(
-            path=str(cfg["path"]),
-            format=cfg.get("format", "auto"),
-            columns=dict(columns) if isinstance(columns, Mapping) else columns,
-            n_options=cfg.get("n_options", 2),
-            choice_base=cfg.get("choice_base", 0),
-            missing_codes=_as_str_tuple(name, "missing_codes", cfg.get("missing_codes")),
-            min_trials=exclude.get("min_trials", 0),
-            max_missing_fraction=exclude.get("max_missing_fraction", 1.0),
-            exclude_participants=_as_str_tuple(
-                name, "exclude.participants", exclude.get("participants")
-            ),
+            path=section["path"],
+            format=section["format"],
+            columns=section["columns"],
+            n_options=section["n_options"],
+            choice_base=section["choice_base"],
+            missing_codes=_stripped(section["missing_codes"]),
+            min_trials=exclude["min_trials"],
+            max_missing_fraction=exclude["max_missing_fraction"],
+            exclude_participants=_stripped(exclude["participants"]),
             name=name,
-            delimiter=cfg.get("delimiter", "auto"),
-            precision=precision,
+            delimiter=section["delimiter"],
+            precision=validate_section(("sampler", "precision"), precision),
         )
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_delimiter(value: object) -> bool:
-    """'auto' or one character other than the quote and line breaks (as the schema says)."""
-    return isinstance(value, str) and (
-        value == "auto" or (len(value) == 1 and value not in _NOT_DELIMITERS)
-    )
-
-
-def _as_str_tuple(name: str, key: str, values: object) -> tuple[str, ...]:
-    """Config lists of ids/codes as strings: YAML reads ``-1`` or ``7`` as numbers."""
-    if values is None:
-        return ()
-    if isinstance(values, str) or not isinstance(values, list | tuple):
-        raise ConfigError(f"dataset '{name}': {key} must be a list, got {values!r}")
-    return tuple(_cell_text(v) for v in values)
+def _stripped(values: list[str]) -> tuple[str, ...]:
+    """Codes and ids as the cells they are compared with: without spaces around them."""
+    return tuple(v.strip() for v in values)
 
 
 # --------------------------------------------------------------------------- reading
@@ -207,9 +144,10 @@ def resolve_format(spec: CleaningSpec) -> str:
         return spec.format
     suffix = Path(spec.path).suffix.lower()
     if suffix not in SUFFIX_FORMATS:
+        formats = sorted(set(SUFFIX_FORMATS.values()))
         raise DataError(
             f"{spec.path}: cannot tell the file format from suffix {suffix!r}; expected one of "
-            f"{sorted(SUFFIX_FORMATS)} or set format to one of {list(FORMATS[1:])}"
+            f"{sorted(SUFFIX_FORMATS)} or set format to one of {formats}"
         )
     return SUFFIX_FORMATS[suffix]
 

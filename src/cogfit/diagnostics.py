@@ -26,9 +26,10 @@ import pandas as pd
 import xarray as xr
 from matplotlib import MatplotlibDeprecationWarning
 
-from cogfit.errors import CogfitError, ConfigError
+from cogfit.errors import CogfitError
 from cogfit.io import save_figure, write_parquet
-from cogfit.settings import settings_from_mapping
+from cogfit.schema import section_defaults, validate_section
+from cogfit.settings import settings_from_section
 
 matplotlib.use("Agg")  # this module only ever writes image files, never opens windows
 
@@ -69,7 +70,9 @@ log_ = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Thresholds:
-    """What counts as converged; defaults follow Vehtari et al. (2021) and Stan's advice."""
+    """What counts as converged: the config's ``diagnostics`` section but ``hdi_prob`` and
+    ``on_fail`` (arguments of :func:`run_diagnose`). The defaults, those of the schema
+    (a test keeps them equal), follow Vehtari et al. (2021) and Stan's advice."""
 
     rhat_max: float = 1.01
     ess_bulk_min: float = 400.0
@@ -78,20 +81,11 @@ class Thresholds:
     max_treedepth_fraction: float = 0.01
     ebfmi_min: float = 0.3
 
-    def __post_init__(self) -> None:
-        if self.rhat_max < 1:
-            raise ConfigError(
-                f"rhat_max must be >= 1 (R-hat is never below 1), got {self.rhat_max}"
-            )
-        if min(self.ess_bulk_min, self.ess_tail_min, self.max_divergences, self.ebfmi_min) < 0:
-            raise ConfigError("ESS, divergence and E-BFMI thresholds must not be negative")
-        if not 0 <= self.max_treedepth_fraction <= 1:
-            raise ConfigError("max_treedepth_fraction must lie between 0 and 1")
-
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None) -> Thresholds:
-        """From the config's threshold mapping (keys = field names); missing keys keep defaults."""
-        return settings_from_mapping(cls, cfg, "diagnostics threshold")
+        """From the config's ``diagnostics`` mapping, checked against its schema (limits,
+        unknown keys); missing keys take the schema's defaults."""
+        return settings_from_section(cls, "diagnostics", cfg)
 
 
 # --------------------------------------------------------------------------- summary
@@ -140,15 +134,16 @@ def _coord_column(cells: list[tuple[str, ...]], dims: list[str], dim: str) -> li
     return [cell[dims.index(dim)] for cell in cells]
 
 
-def summarise(idata: az.InferenceData, hdi_prob: float = 0.94) -> pd.DataFrame:
-    """Tidy per-scalar summary of every posterior variable (ArviZ does the statistics)."""
-    if not 0 < hdi_prob < 1:
-        raise ConfigError(f"hdi_prob must lie strictly between 0 and 1, got {hdi_prob}")
+def summarise(idata: az.InferenceData, hdi_prob: float | None = None) -> pd.DataFrame:
+    """Tidy per-scalar summary of every posterior variable (ArviZ does the statistics);
+    ``hdi_prob`` is held to the schema's limits of ``diagnostics.hdi_prob`` (None: its
+    default)."""
+    if hdi_prob is None:
+        hdi_prob = section_defaults("diagnostics")["hdi_prob"]
+    validate_section(("diagnostics", "hdi_prob"), hdi_prob)
     posterior = idata.posterior
     stats = az.summary(idata, fmt="xarray", hdi_prob=hdi_prob)
-    metrics = [str(m) for m in stats["metric"].values]
-    hdi = [m for m in metrics if m.startswith("hdi_")]
-    stats = stats.assign_coords(metric=[_rename_metric(m, hdi) for m in metrics])
+    stats = stats.assign_coords(metric=_metric_names([str(m) for m in stats["metric"].values]))
     parameters = parameter_names(posterior)
     parts = [_variable_rows(str(v), stats[v], parameters) for v in posterior.data_vars]
     table = pd.concat(parts, ignore_index=True)
@@ -156,11 +151,11 @@ def summarise(idata: az.InferenceData, hdi_prob: float = 0.94) -> pd.DataFrame:
     return table[SUMMARY_COLUMNS]
 
 
-def _rename_metric(metric: str, hdi: list[str]) -> str:
-    """ArviZ names the HDI columns after the probability (hdi_3%); a fixed name is easier."""
-    if metric in hdi:
-        return "hdi_low" if metric == hdi[0] else "hdi_high"
-    return metric
+def _metric_names(metrics: list[str]) -> list[str]:
+    """ArviZ names the HDI columns after the probability (hdi_3%, hdi_97%); fixed names are
+    easier. Renamed by position: for a tiny probability both read ``hdi_50%``."""
+    hdi = iter(["hdi_low", "hdi_high"])
+    return [next(hdi) if m.startswith("hdi_") else m for m in metrics]
 
 
 # --------------------------------------------------------------------------- checks
@@ -335,8 +330,7 @@ def run_diagnose(
     ``on_fail="error"`` raises :class:`CogfitError` before the diagnostics table is written,
     so the Snakemake job fails; ``"warn"`` logs a warning and returns False.
     """
-    if on_fail not in ("error", "warn"):
-        raise ConfigError(f"on_fail must be 'error' or 'warn', got {on_fail!r}")
+    validate_section(("diagnostics", "on_fail"), on_fail)
     log = log or log_
     idata = az.from_netcdf(str(posterior_path))
     what = _describe_fit(idata)

@@ -3,8 +3,8 @@
 Everything the reader sees is embedded (inline CSS, figures as base64 PNG data URIs), and
 every string that came from data or config is HTML-escaped. The report only *reads* the
 artifacts of earlier steps (``participants.parquet``, ``posterior.nc``, ``summary.parquet``,
-``diagnostics.parquet``, trace/rank PNGs); it recomputes nothing unless asked for a
-different HDI probability than the summary was made with.
+``diagnostics.parquet``, trace/rank PNGs) and recomputes nothing: its intervals are
+those of the summaries, labelled with the HDI probability they were made with.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import arviz as az
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -33,10 +32,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from cogfit import __version__
-from cogfit.diagnostics import summarise
 from cogfit.errors import CogfitError, ConfigError
 from cogfit.io import write_text
-from cogfit.settings import settings_from_mapping
+from cogfit.schema import subschema
+from cogfit.settings import settings_from_section
 
 PathLike = str | os.PathLike[str]
 RHAT = "{:.3f}"  # R-hat thresholds sit at the second decimal: show the third
@@ -140,26 +139,21 @@ def collect_results(
 
 @dataclass(frozen=True)
 class ReportOptions:
-    """How to present the results; none of these change a number that was computed."""
+    """How to present the results: the config's ``report`` section but ``title`` (an
+    argument of :func:`build_report`), and ``generated_at``, which is no config key; none
+    of these change a number that was computed. The defaults are the schema's (a test
+    keeps them equal)."""
 
-    hdi_prob: float | None = None  # None: as in summary.parquet; else recomputed from draws
     dpi: int = 110  # of the report's own figures; trace/rank PNGs are embedded as they are
     participant_table: bool = True  # the per-participant table and figure of every model
     max_participants: int = 500
-    generated_at: str | None = None  # fix it for byte-identical reports; None: now (UTC)
-
-    def __post_init__(self) -> None:
-        prob = self.hdi_prob
-        if prob is not None and not (isinstance(prob, numbers.Real) and 0 < prob < 1):
-            raise ConfigError(f"report hdi_prob must lie between 0 and 1, got {self.hdi_prob}")
-        if self.dpi < 20 or self.max_participants < 0:
-            raise ConfigError("report dpi must be >= 20 and max_participants >= 0")
+    generated_at: str | None = None  # None: now (UTC); fix it for byte-identical reports
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None) -> ReportOptions:
-        """From the config's ``report`` mapping; its ``title`` goes to :func:`build_report`."""
-        options = {k: v for k, v in (cfg or {}).items() if k != "title"}
-        return settings_from_mapping(cls, options, "report")
+        """From the config's ``report`` mapping, checked against its schema (limits,
+        unknown keys); missing keys take the schema's defaults."""
+        return settings_from_section(cls, "report", cfg)
 
 
 @dataclass(frozen=True)
@@ -181,7 +175,10 @@ class _Model:
 
     @property
     def hdi_prob(self) -> float | None:
-        return _summary_hdi_prob(self.summary)
+        """The HDI probability the summary was made with (None for a summary without it)."""
+        if "hdi_prob" not in self.summary or self.summary.empty:
+            return None
+        return float(self.summary["hdi_prob"].iloc[0])
 
 
 @dataclass(frozen=True)
@@ -207,22 +204,11 @@ def _posterior_attrs(path: PathLike) -> dict[str, Any]:
         return dict(ds.attrs)
 
 
-def _summary_hdi_prob(summary: pd.DataFrame) -> float | None:
-    """The HDI probability the summary was made with (None for a summary that lacks it)."""
-    if "hdi_prob" not in summary or summary.empty:
-        return None
-    return float(summary["hdi_prob"].iloc[0])
-
-
-def _load_model(fit: ModelResults, options: ReportOptions) -> _Model:
-    summary = pd.read_parquet(fit.summary)
-    stored, wanted = _summary_hdi_prob(summary), options.hdi_prob
-    if wanted is not None and (stored is None or not math.isclose(stored, wanted)):
-        summary = summarise(az.from_netcdf(str(fit.posterior)), hdi_prob=options.hdi_prob)
+def _load_model(fit: ModelResults) -> _Model:
     return _Model(
         name=fit.model,
         attrs=_posterior_attrs(fit.posterior),
-        summary=summary,
+        summary=pd.read_parquet(fit.summary),
         checks=pd.read_parquet(fit.diagnostics),
         trace_png=Path(fit.trace_png).read_bytes(),
         rank_png=Path(fit.rank_png).read_bytes(),
@@ -239,13 +225,13 @@ def _load_participants(path: PathLike, dataset: str) -> pd.DataFrame:
     return table
 
 
-def _load(datasets: Sequence[DatasetResults], options: ReportOptions) -> list[_Dataset]:
+def _load(datasets: Sequence[DatasetResults]) -> list[_Dataset]:
     _require_files(datasets)
     return [
         _Dataset(
             d.dataset,
             _load_participants(d.participants, d.dataset),
-            tuple(_load_model(m, options) for m in d.models),
+            tuple(_load_model(m) for m in d.models),
         )
         for d in datasets
     ]
@@ -456,20 +442,46 @@ def _provenance(datasets: Sequence[_Dataset]) -> str:
             rows.append(row)
     if not rows:
         return "<p>No model was fitted.</p>"
-    return _table(pd.DataFrame(rows), badges=["converged"])
+    return _table(pd.DataFrame(rows), badges=["converged"]) + _settings_legend(datasets)
+
+
+def _parse_settings(raw: object) -> dict[str, Any] | None:
+    """The sampler settings JSON of a posterior as a mapping; None when it is not one."""
+    try:
+        settings = json.loads(str(raw))
+    except json.JSONDecodeError:
+        return None
+    return settings if isinstance(settings, dict) else None
 
 
 def _settings(raw: object) -> str:
     """Sampler settings JSON as ``key=value`` pairs; anything unparsable is shown as it is."""
     if raw is None:
         return "—"
-    try:
-        settings = json.loads(str(raw))
-    except json.JSONDecodeError:
-        return str(raw)
-    if not isinstance(settings, dict):
+    settings = _parse_settings(raw)
+    if settings is None:
         return str(raw)
     return ", ".join(f"{k}={v}" for k, v in settings.items())
+
+
+def _settings_legend(datasets: Sequence[_Dataset]) -> str:
+    """What each sampler setting in the provenance table means, in the config schema's
+    words (folded away: a reader opens it when a setting's name says too little)."""
+    keys: dict[str, None] = {}  # in order of appearance, once each
+    for m in (m for d in datasets for m in d.models):
+        keys |= dict.fromkeys(_parse_settings(m.attrs.get("sampler_settings")) or {})
+    described = subschema("sampler").get("properties", {})
+    rows = [
+        {"setting": k, "meaning": described[k]["description"]}
+        for k in keys
+        if "description" in described.get(k, {})
+    ]
+    if not rows:
+        return ""
+    return (
+        "<details><summary>What the sampler settings mean (config keys "
+        f"<code>sampler.*</code>)</summary>{_table(pd.DataFrame(rows))}</details>"
+    )
 
 
 def _duration(seconds: object) -> str:
@@ -706,6 +718,7 @@ td.long{overflow-wrap:anywhere;min-width:12em}
 font-weight:bold;font-size:.85em}.badge.pass{background:#2e7d32}.badge.fail{background:#c62828}
 .warn{color:#c62828}figure{margin:1em 0}img{max-width:100%;height:auto}
 figcaption{font-size:.85em;color:#555}code{background:#f4f4f4;padding:0 .2em}
+summary{cursor:pointer;color:#555;font-size:.9em}
 """
 
 
@@ -714,7 +727,7 @@ figcaption{font-size:.85em;color:#555}code{background:#f4f4f4;padding:0 .2em}
 
 def build_report(title: str, datasets: Sequence[DatasetResults], options: ReportOptions) -> str:
     """Load every artifact and return the whole report as one HTML string."""
-    loaded = _load(datasets, options)
+    loaded = _load(datasets)
     generated = options.generated_at or datetime.now(UTC).isoformat(timespec="seconds")
     header = (
         f"<h1>{_e(title)}</h1><p>Generated {_e(generated)} by cogfit {_e(__version__)}.</p>"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import json
 import math
 import re
@@ -95,15 +96,88 @@ def validate_config(config: dict[str, Any], schema_path: str | PathLike[str]) ->
     raise :class:`ConfigError` with one line naming the key path, the value and what the
     schema allows (the most relevant error, and how many more there are)."""
     schema = yaml.load(Path(schema_path).read_text(), Loader=_YAML_LOADER)
-    problems = list(_non_text_keys(config, ()))
+    _check(config, _Validator(schema), ())
+
+
+def _check(instance: object, validator: Any, prefix: tuple[Any, ...]) -> None:
+    """Validate ``instance`` (filling defaults into it), which sits at key path ``prefix``;
+    raise the one-line :class:`ConfigError` of its most relevant problem."""
+    problems = list(_non_text_keys(instance, prefix))
     if not problems:  # key paths below are text: the schema's keywords may match them
-        for error in _Validator(schema).iter_errors(config):
-            problems.extend(_describe(error))
+        for error in validator.iter_errors(instance):
+            problems.extend(_describe(error, prefix))
     if problems:
         problems = sorted(dict.fromkeys(problems), key=_Problem.sort_key)  # stable sort
         more = len(problems) - 1
         suffix = f" (and {more} more config error{'s' * (more > 1)})" if more else ""
         raise ConfigError(problems[0].line() + suffix)
+
+
+# --------------------------------------------------------------------------- sections
+
+#: The config schema of this checkout: the file Snakemake's common.smk validates with, and
+#: the one source of the limits and defaults the settings classes check their sections by.
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: A config key's path: one key (``"diagnostics"``) or keys from the top down
+#: (``("datasets", "mine", "exclude")``; a name under datasets or priors is any name).
+KeyPath = str | Sequence[str]
+
+
+@functools.cache
+def _root_validator() -> Any:
+    """A validator of the whole schema at SCHEMA_PATH (read once per process)."""
+    try:
+        text = SCHEMA_PATH.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read the config schema {SCHEMA_PATH} ({e.strerror or e}); cogfit checks "
+            "settings against the workflow's schema, so it runs from a cogfit checkout"
+        ) from None
+    return _Validator(yaml.load(text, Loader=_YAML_LOADER))
+
+
+def _keys_of(section: KeyPath) -> tuple[str, ...]:
+    return (section,) if isinstance(section, str) else tuple(section)
+
+
+def subschema(section: KeyPath) -> Mapping[str, Any]:
+    """The schema of the config key ``section`` (read-only: it is shared); a key under a
+    mapping with free names (a dataset, a prior's parameter) takes its entries' schema."""
+    schema: Mapping[str, Any] = _root_validator().schema
+    for depth, key in enumerate(keys := _keys_of(section)):
+        properties, entries = schema.get("properties", {}), schema.get("additionalProperties")
+        if key in properties:
+            schema = properties[key]
+        elif isinstance(entries, Mapping):
+            schema = entries
+        else:
+            raise KeyError(f"no config key {_key_path(keys[: depth + 1])} in {SCHEMA_PATH}")
+    return schema
+
+
+def validate_section(section: KeyPath, value: Any) -> Any:
+    """``value`` checked against the schema of the config key ``section``, as a copy with
+    the schema's defaults filled in: what :func:`validate_config` does to that part of a
+    config, with the same one-line :class:`ConfigError` naming the full key path
+    (``config key datasets.mine.exclude.min_trials: 0 is out of range; ...``). Serves
+    sections (a mapping) and single keys (``("diagnostics", "hdi_prob")``) alike."""
+    value = copy.deepcopy(value)
+    _check(value, _root_validator().evolve(schema=subschema(section)), _keys_of(section))
+    return value
+
+
+def key_path(section: KeyPath) -> str:
+    """A config key's path as the error messages write it: ``datasets['my data'].path``."""
+    return _key_path(_keys_of(section))
+
+
+def section_defaults(section: KeyPath) -> dict[str, Any]:
+    """What the schema fills into an empty ``section``: each key with a default, nested
+    sections' keys included (keys without a default, such as required ones, are absent)."""
+    filled: dict[str, Any] = {}
+    for _ in _root_validator().evolve(schema=subschema(section)).iter_errors(filled):
+        pass  # an empty section may lack required keys: only the filling counts here
+    return filled
 
 
 def _non_text_keys(node: object, path: tuple[Any, ...]) -> Iterator[_Problem]:
@@ -123,9 +197,10 @@ def _non_text_keys(node: object, path: tuple[Any, ...]) -> Iterator[_Problem]:
             yield from _non_text_keys(value, (*path, i))
 
 
-def _describe(error: ValidationError) -> Iterator[_Problem]:
-    """One or more problems of one jsonschema error (one per unknown key)."""
-    path, kind = tuple(error.absolute_path), error.validator
+def _describe(error: ValidationError, prefix: tuple[Any, ...] = ()) -> Iterator[_Problem]:
+    """One or more problems of one jsonschema error (one per unknown key); ``prefix``: the
+    key path of the validated part of a config."""
+    path, kind = (*prefix, *error.absolute_path), error.validator
     schema, value = error.schema, error.instance
     shown = _show(value)
     if "propertyNames" in error.absolute_schema_path:

@@ -16,7 +16,6 @@ rule report:
         fits=fits(),
         datasets=DATASETS,
         report=config["report"],
-        hdi_prob=config["diagnostics"]["hdi_prob"],
     log:
         f"{RESULTS}/logs/report.log",
     localrule: True
