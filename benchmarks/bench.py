@@ -62,7 +62,7 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
     from gradient import baseline_xla, time_gradient
     from simdata import simulate
 
-    from cogfit.fit import configure_xla
+    from cogfit.runtime import configure_xla
 
     # each method with its faster XLA options (see gradient.baseline_xla)
     (configure_xla if method == "cogfit" else baseline_xla)(args.chains)
@@ -78,7 +78,8 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
     o = np.where(valid, outcomes, 0.0).astype(np.float32)
     row: dict = {"device": str(jax.devices()[0])}
     if method == "cogfit":
-        from cogfit.fit import SamplerSettings, fit, participant_block
+        from cogfit.fit import SamplerSettings, fit
+        from cogfit.runtime import participant_block
         from cogfit.simulate import as_task_data
 
         settings = SamplerSettings(
@@ -111,8 +112,8 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
         from baseline_numpyro import model
         from numpyro.infer import MCMC
 
-        from cogfit.fit import chain_method
         from cogfit.progress import Progress, ReportingNUTS
+        from cogfit.runtime import chain_method
 
         # one mcmc.run as tutorials do; the progress callback only times the phases
         method_name = chain_method("cpu", args.chains)

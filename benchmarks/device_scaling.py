@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from cogfit.fit import configure_xla
+    from cogfit.runtime import configure_xla
 
     configure_xla(args.chains)  # before JAX starts: one CPU device per chain
 

@@ -33,14 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline_numpyro import model as baseline_model  # noqa: E402
 from simdata import padded  # noqa: E402
 
-from cogfit.fit import (  # noqa: E402
-    XLA_BACKEND_DEFAULTS,
-    SamplerSettings,
-    configure_xla,
-    participant_block,
-)
+from cogfit.fit import SamplerSettings  # noqa: E402
 from cogfit.hierarchical import hierarchical_model  # noqa: E402
 from cogfit.models import REGISTRY  # noqa: E402
+from cogfit.runtime import XLA_BACKEND_DEFAULTS, configure_xla, participant_block  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -7,7 +7,8 @@ snakemake = globals()["snakemake"]
 # Import cogfit from this workflow's own src/ when present (also under --sdm conda).
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parent / "src"))
 
-from cogfit.fit import SamplerSettings, configure_xla  # noqa: E402
+from cogfit.fit import SamplerSettings  # noqa: E402
+from cogfit.runtime import configure_xla  # noqa: E402
 
 settings = SamplerSettings.from_config(snakemake.params.sampler)
 # One virtual CPU device per chain so chains run in parallel; must precede JAX start-up.

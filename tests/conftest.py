@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from workflow_helpers import make_workdir, snakemake
 
-from cogfit.fit import configure_xla
+from cogfit.runtime import configure_xla
 
 # the XLA options the pipeline's fits run with (one CPU device, as tests always had);
 # conftest is imported before any test module starts JAX

@@ -13,7 +13,8 @@ from __future__ import annotations
 import sys
 from types import SimpleNamespace
 
-from cogfit.fit import SamplerSettings, configure_xla
+from cogfit.fit import SamplerSettings
+from cogfit.runtime import configure_xla
 
 CHAINS = 2
 

@@ -11,9 +11,10 @@ from numpyro.infer.util import log_density
 
 from cogfit.data import TaskData
 from cogfit.errors import ConfigError
-from cogfit.fit import SamplerSettings, fit, participant_block, precision, select_device
+from cogfit.fit import SamplerSettings, fit
 from cogfit.hierarchical import hierarchical_model
 from cogfit.models import REGISTRY
+from cogfit.runtime import participant_block, precision, select_device
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 
 
@@ -96,7 +97,7 @@ def test_associative_scan_fit_samples_the_same_posterior_family() -> None:
 
 def test_scan_auto_is_associative_only_on_a_gpu_for_affine_models() -> None:
     from cogfit.config import check_config
-    from cogfit.fit import resolve_scan
+    from cogfit.runtime import resolve_scan
 
     affine, other = REGISTRY["rw"], REGISTRY["rw_dual"]
     assert affine.linear is not None and other.linear is None
@@ -122,7 +123,7 @@ def test_scan_auto_is_associative_only_on_a_gpu_for_affine_models() -> None:
 def test_configure_xla_adds_defaults_and_keeps_the_users_choice(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from cogfit.fit import configure_xla
+    from cogfit.runtime import configure_xla
 
     monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2 --xla_dump_to=/x")
     configure_xla(4)
@@ -168,7 +169,7 @@ def test_jax_runs_with_cogfits_xla_options() -> None:
     import sys
 
     code = """
-from cogfit.fit import configure_xla
+from cogfit.runtime import configure_xla
 configure_xla(2)
 import jax, jax.numpy as jnp
 f = jax.jit(lambda x: jax.lax.scan(lambda c, y: (c * y + 1, None), jnp.zeros(1000), x)[0])
@@ -232,9 +233,9 @@ def test_gpu_chain_layout_runs_on_the_cpu(
     log-likelihood and statistics have their shapes."""
     import logging
 
-    import cogfit.fit as fit_module
+    import cogfit.runtime
 
-    monkeypatch.setattr(fit_module, "chain_method", lambda platform, chains: "vectorized")
+    monkeypatch.setattr(cogfit.runtime, "chain_method", lambda platform, chains: "vectorized")
     settings = SamplerSettings(chains=2, warmup=30, samples=20, scan="associative", metric="block")
     data = _data(8, 40)
     with caplog.at_level(logging.INFO, logger="cogfit"):

@@ -7,9 +7,8 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
-from cogfit.segments import mass_matrix_factors, pieces
+from cogfit.segments import pieces
 
 
 def test_pieces_cut_a_phase_into_executions() -> None:
@@ -19,28 +18,10 @@ def test_pieces_cut_a_phase_into_executions() -> None:
     assert pieces(0, 5) == []
 
 
-@pytest.mark.parametrize("dim", [1, 3, 7])
-def test_metric_factors_are_numpyros(dim: int) -> None:
-    """The factors set on the host are those NumPyro's own initialisation computes."""
-    import jax.numpy as jnp
-    from numpyro.infer.hmc_util import _initialize_mass_matrix
-
-    rng = np.random.default_rng(dim)
-    a = rng.normal(size=(dim, dim))
-    inverse = a @ a.T + dim * np.eye(dim)
-    block = ("x",)
-    want = _initialize_mass_matrix({"x": jnp.zeros(dim)}, {block: jnp.asarray(inverse)}, [block])
-    got = mass_matrix_factors(inverse)
-    for w, g in zip(want, got, strict=True):
-        np.testing.assert_allclose(g, np.asarray(w[block]), rtol=2e-4, atol=1e-5)
-    # what the factors are for: the momentum covariance sqrt @ sqrt.T is the metric
-    np.testing.assert_allclose(got[1] @ got[1].T, np.linalg.inv(inverse), rtol=1e-6, atol=1e-9)
-
-
 # two CPU devices (one chain each), float64 so that two compilations of the same arithmetic
 # agree to rounding and NUTS's trajectories do not part ways
 CHECK = """
-from cogfit.fit import configure_xla
+from cogfit.runtime import configure_xla
 configure_xla(2)
 import json, logging, io
 import jax

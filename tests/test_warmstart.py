@@ -12,8 +12,9 @@ import numpyro
 import numpyro.distributions as dist
 import pytest
 
-from cogfit.fit import SamplerSettings, fit, plan_metric
+from cogfit.fit import SamplerSettings, fit
 from cogfit.hierarchical import hierarchical_model, prior_median_point
+from cogfit.metric import plan_metric
 from cogfit.models import REGISTRY
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 from cogfit.warmstart import advi_start, spiked_covariance, uniform_start

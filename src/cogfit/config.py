@@ -62,6 +62,11 @@ FIT_MODULES = (
     "warmstart.py",
     "progress.py",
     "segments.py",
+    "numpyro_adapter.py",
+    "runtime.py",
+    "metric.py",
+    "sampling.py",
+    "packaging.py",
     "fit.py",
     "models",
 )

@@ -104,9 +104,9 @@ def participant_log_lik(
     """Summed log-likelihood of each participant's choices, shape [P].
 
     ``block`` > 0 (sequential scan): participants run in blocks of that many, one block
-    after another (see :func:`_blocked_log_lik`). With all participants at once, the
-    loop's working set (~5 KB per participant at 200 trials) leaves the CPU's caches above
-    ~2000 participants and the gradient slows about four-fold; in blocks it stays there.
+    after another (see :func:`_blocked_log_lik`). With many participants at once the
+    loop's working set outgrows the CPU's caches and the gradient slows several-fold; a
+    block's stays in them (docs/performance.md).
     """
     n_p = jnp.shape(choices)[0]
     if block <= 0 or n_p <= block or scan != "sequential":
@@ -121,12 +121,10 @@ def _blocked_log_lik(model: BehaviouralModel, n_options: int, block: int) -> Any
     A participant's log-likelihood depends on that participant's parameters only, so its
     derivatives are one number per participant and parameter. Each block's pass returns
     its values and those partials together (forward and backward pass of one block while
-    it is in cache), and a tangent or cotangent is then an elementwise product. Reverse
-    mode through the blocks under ``jax.checkpoint`` ran the loop twice (values, then
-    gradients with each block's forward pass again): NUTS's value and gradient at
-    5000 x 200 took 19 instead of 27 s per 1000 evaluations with this rule (4 chains, 2
-    cores). No derivatives with respect to the data (choices, outcomes, mask): they are
-    observations.
+    it is in cache), and a tangent or cotangent is then an elementwise product: one pass
+    over the loop, where reverse mode through the blocks under ``jax.checkpoint`` would
+    run it twice. No derivatives with respect to the data (choices, outcomes, mask): they
+    are observations.
     """
 
     def split(x: Array, pad: int, mode: str) -> Array:

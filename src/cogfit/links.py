@@ -30,11 +30,9 @@ def probit(x: Array) -> Array:
 
     ``jax.scipy.special.ndtr`` evaluates ``erf`` and ``erfc`` and selects between them;
     XLA expands each into a long polynomial, so every copy of the model in a compiled
-    NUTS program carried both (about a tenth of its HLO before optimisation). One
-    ``erfc`` of ``-x / sqrt(2)`` is the same approximation, equally accurate in both
-    tails (XLA's ``erfc`` is ``1 - erf`` near 0 and reflects negative arguments). A
-    default fit at 20 participants x 100 trials took 10.3-10.6 s instead of 11.1-12.1 s
-    (three runs each, this 2-core VM).
+    NUTS program would carry both, and compile slower. One ``erfc`` of ``-x / sqrt(2)``
+    is the same approximation, equally accurate in both tails (XLA's ``erfc`` is
+    ``1 - erf`` near 0 and reflects negative arguments).
     """
     return 0.5 * lax.erfc(-x * 0.5**0.5)
 

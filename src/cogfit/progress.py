@@ -1,10 +1,11 @@
-"""Progress of one compiled warm-up + sampling run, reported from inside the loop.
+"""Progress of NUTS chains, reported from inside the compiled program.
 
-Running warm-up and sampling as two calls compiles NUTS's loop twice (~2.5 s per fit on
-a CPU, a sixth of a small fit's time) and says nothing while a long GPU fit runs. Here
-the whole run is one program; the kernel calls back to the host every ``every``
-iterations and at the end of warm-up. The host logs a milestone once every chain has
-passed it and keeps the times, which split the wall time into warm-up and sampling.
+The chains run as executions of one compiled program (:mod:`cogfit.segments`), which
+would say nothing while a long fit runs. Here the kernel calls back to the host every
+``every`` iterations and at the end of warm-up; the iteration counter lives in the
+chains' state, so milestones count across executions. The host logs a milestone once
+every chain has passed it and keeps the times, which split the wall time into warm-up
+and sampling.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from numpyro.infer import NUTS
 
-from cogfit import stop
+from cogfit import numpyro_adapter, stop
 
 LOG = logging.getLogger("cogfit.progress")
 
@@ -107,7 +108,7 @@ class ReportingNUTS(NUTS):
 
         new = super().sample(state, model_args, model_kwargs)
         # vectorised chains carry one counter each, all equal
-        i = jnp.min(new.i)
+        i = jnp.min(numpyro_adapter.iteration(new))
         jax.lax.cond(
             self.progress.milestone(i),
             lambda: jax.debug.callback(self.progress, i),

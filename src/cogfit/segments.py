@@ -1,23 +1,22 @@
 """NUTS chains moved on by one compiled program, executed as often as the fit needs.
 
-Why one program: NumPyro's ``MCMC`` compiles a new program for every run, and a NUTS
-program takes seconds to compile (2.5-3 s at 20 x 100 on a 2-core CPU: most of a small
-fit). A warm-up that changes the metric between phases (``fit.plan_metric``) would need
-a second program; here the program takes the chains' state and a number of iterations
-(both traced), so each phase is one more execution of the same program, and the metric
-is replaced in the state on the host between executions (:meth:`Chains.set_metric`).
+Why one program: NumPyro's ``MCMC`` compiles a new program for every run, and compiling
+a NUTS program is most of a small fit's time. A warm-up that changes the metric between
+phases (:func:`cogfit.metric.plan_metric`) would need a second program; here the program
+takes the chains' state and a number of iterations (both traced), so each phase is one
+more execution of the same program, and the metric is replaced in the state on the host
+between executions (:meth:`Chains.set_metric`).
 
 Why executions of bounded length: when several CPU devices execute at once (one chain
-each), XLA's runtime keeps about 1-2 KB of host memory for every loop run inside a
-program until that program's execution ends; with participant blocks every gradient runs
-two loops per block, so at 10,000 x 200 (20 blocks) a 4 x (1000 + 1000) fit in one
-execution would hold on the order of 10 GB by its end (measured: 2.4 KB per block per
-gradient per chain). Executions of at most ``length`` iterations give it back each time.
+each), XLA's runtime keeps a little host memory for every loop run inside a program until
+that program's execution ends; with participant blocks every gradient runs two loops per
+block, so a long fit in one execution would hold memory that grows with every iteration.
+Executions of at most ``length`` iterations give it back each time (docs/performance.md).
 
 The draws are those of one ``MCMC.run``: chains start as it starts them (same key split,
 ``kernel.init`` per chain), the state (random key, iteration counter, adaptation
 included) carries over between executions, and NumPyro's adaptation schedule follows the
-counter in the state.
+counter in the state. NumPyro internals are reached through :mod:`cogfit.numpyro_adapter`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from cogfit import stop
+from cogfit import numpyro_adapter, stop
 
 LOG = logging.getLogger("cogfit.segments")
 CHAIN_METHODS = ("parallel", "vectorized", "sequential")
@@ -121,15 +120,10 @@ class Chains:
         keys = jax.random.split(rng_key, chains) if chains > 1 else rng_key[None]
         self.keys = np.asarray(keys)  # on the host: placed as each program needs them
         self.state: Any = None
-        own = kernel._inverse_mass_matrix  # restored after the trace that replaces it
 
         def init(key: Any, params: Any, metric: Any) -> Any:
-            if metric is not None:  # traced, so the program serves any start metric
-                kernel._inverse_mass_matrix = metric
-            try:
+            with numpyro_adapter.start_metric(kernel, metric):  # traced: any start metric
                 return kernel.init(key, warmup, params, model_args=model_args, model_kwargs={})
-            finally:
-                kernel._inverse_mass_matrix = own
 
         # vectorized: NumPyro's kernels batch themselves over the keys
         parallel = method == "parallel"
@@ -179,10 +173,9 @@ class Chains:
         iterations; ``collected`` has ``length`` rows, the first n filled when ``keep``."""
         import jax
         import jax.numpy as jnp
-        from numpyro.util import nested_attrgetter
 
         kernel, model_args, length = self.kernel, self.model_args, self.length
-        get_fields = nested_attrgetter(*self.fields)
+        get_fields = numpyro_adapter.field_getter(*self.fields)
         constrain = kernel.postprocess_fn(model_args, {})
         if batched:
             constrain = jax.vmap(constrain)
@@ -267,35 +260,12 @@ class Chains:
         windows change the metric."""
         import jax
 
-        adapt = self.state.adapt_state
-        # blocks not named keep their metric (NumPyro adds one for sites in no block)
-        inverse, sqrt, sqrt_inv = (
-            dict(adapt.inverse_mass_matrix),
-            dict(adapt.mass_matrix_sqrt),
-            dict(adapt.mass_matrix_sqrt_inv),
-        )
-        for block, matrix in blocks.items():  # cast to the state's precision when placed
-            m, m_sqrt, m_sqrt_inv = mass_matrix_factors(np.asarray(matrix, np.float64))
-            for out, value in ((inverse, m), (sqrt, m_sqrt), (sqrt_inv, m_sqrt_inv)):
-                out[block] = np.broadcast_to(value, (self.chains, *value.shape))
-        x, x_avg, g_avg, t, _ = adapt.ss_state
-        step = np.asarray(adapt.step_size)
-        restart = (  # NumPyro's dual averaging from prox centre log(10 * step size)
-            np.zeros_like(x),
-            np.zeros_like(x_avg),
-            np.zeros_like(g_avg),
-            np.zeros_like(t),
-            np.log(10 * step).astype(step.dtype),
-        )
-        new = adapt._replace(
-            inverse_mass_matrix=inverse,
-            mass_matrix_sqrt=sqrt,
-            mass_matrix_sqrt_inv=sqrt_inv,
-            ss_state=restart,
-        )
+        adapt = numpyro_adapter.adapt_state(self.state)
+        new = numpyro_adapter.with_dense_metric(adapt, blocks, self.chains)
         # placed as the values they replace: host arrays would be a new signature for
         # the program (a second compilation), though of the same shapes and types
-        self.state = self.state._replace(adapt_state=jax.tree.map(_placed_as, adapt, new))
+        placed = jax.tree.map(_placed_as, adapt, new)
+        self.state = numpyro_adapter.with_adapt_state(self.state, placed)
 
 
 def _placed_as(old: Any, new: Any) -> Any:
@@ -307,16 +277,6 @@ def _placed_as(old: Any, new: Any) -> Any:
     return np.asarray(new, np.asarray(old).dtype)
 
 
-def mass_matrix_factors(inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(inverse metric, metric square root, its inverse) of a dense block, as NumPyro's
-    ``_initialize_mass_matrix`` computes them inside its programs (``sqrt_inv``: the
-    transposed Cholesky factor of the reversed matrix, lower triangular; ``sqrt``: its
-    inverse), computed here on the host so changing the metric compiles nothing."""
-    sqrt_inv = np.linalg.cholesky(inverse[::-1, ::-1])[::-1, ::-1].T
-    sqrt = np.linalg.inv(sqrt_inv)
-    return inverse, sqrt, sqrt_inv
-
-
 _COMPILER: list[ThreadPoolExecutor] = []
 
 
@@ -324,11 +284,10 @@ def compile_in_background(lowered: Any) -> Future:
     """XLA's compilation of ``lowered`` (a ``jax.stages.Lowered``) in a background thread;
     the future's result is the compiled program.
 
-    Why: a fit's programs wait for each other although only the chains need the ADVI
-    start's values. Compiled here, the chains' programs (~2 s of XLA at 20 x 100) overlap
-    with the ADVI start being traced (single-threaded Python), compiled and run in the
-    caller's thread: 20 x 100 fits on two cores take ~0.7-1 s less. Only compilation
-    moves: programs are built (traced) in the caller's thread, because NumPyro's effect
+    Why: a fit's programs would wait for each other although only the chains need the
+    ADVI start's values. Compiled here, the chains' programs overlap with the ADVI start
+    being traced, compiled and run in the caller's thread. Only compilation moves:
+    programs are built (traced) in the caller's thread, because NumPyro's effect
     handlers are process-wide state.
     """
     if not _COMPILER:

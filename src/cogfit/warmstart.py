@@ -1,15 +1,16 @@
 """Where the chains start and the metric they start with: a short mean-field ADVI fit.
 
-From a random start NUTS spends its first ~100 warm-up iterations (unit metric, far from
-the posterior) on trajectories ten times longer than later ones: at 200 x 200 they cost
-as much as the rest of warm-up and sampling together. A few hundred steps of mean-field
-ADVI (stochastic-gradient fit of a diagonal Gaussian in the unconstrained space, one
-compiled program, one gradient per step) give a point near the posterior bulk and a
-per-coordinate scale (iterates of the second half averaged, which removes most of the
-noise of one-draw gradients). Each chain starts from its own draw of that Gaussian with the scale
-doubled (over-dispersed, so R-hat can still see chains that disagree) and NUTS starts
-from the inverse metric scale**2 instead of the identity. Warm-up then adapts as usual;
-the draws still come only from NUTS. The same idea as PyMC's ``init="advi+adapt_diag"``.
+From a random start NUTS spends its first warm-up iterations (unit metric, far from the
+posterior) on trajectories far longer than later ones, a large part of a fit's time. A
+few hundred steps of mean-field ADVI (stochastic-gradient fit of a diagonal Gaussian in
+the unconstrained space, one compiled program, one gradient per step) give a point near
+the posterior bulk and a per-coordinate scale (iterates of the second half averaged,
+which removes most of the noise of one-draw gradients). Each chain starts from its own
+draw of that Gaussian with the scale doubled (over-dispersed, so R-hat can still see
+chains that disagree) and NUTS starts from the inverse metric scale**2, not the
+identity. Warm-up then adapts as usual; the draws still come only from NUTS. The same
+idea as PyMC's ``init="advi+adapt_diag"``; also the helpers that estimate a dense or
+block metric from warm-up draws (:mod:`cogfit.sampling`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ try:
     check_config(config)
 except ConfigError as err:
     # the one line alone, before any job: raised, it would come with a file/line header
-    # and traceback lines that point at this file instead of the config
+    # and traceback lines that point at this file, not at the config
     sys.exit(str(err))
 
 RESULTS = config["results"]
