@@ -79,7 +79,7 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
     row: dict = {"device": str(jax.devices()[0])}
     if method == "cogfit":
         from cogfit.fit import SamplerSettings, fit
-        from cogfit.runtime import participant_block
+        from cogfit.runtime import participant_chunk
         from cogfit.simulate import as_task_data
 
         settings = SamplerSettings(
@@ -95,7 +95,7 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
         row["sampling_s"] = float(idata.posterior.attrs["sampling_s"])
         row["build_s"] = total - row["sampling_s"]  # start + compile + warm-up + packaging
         idata = idata.sel(group="all")
-        block = participant_block(settings, jax.devices()[0].platform, n_p, n_t)
+        chunk = participant_chunk(settings, jax.devices()[0].platform, n_p, n_t)
         grad_args = (
             REGISTRY["rw"],
             c,
@@ -105,7 +105,7 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
             1,
             2,
             "sequential",
-            block,
+            chunk,
         )
         grad_model = hierarchical_model
     else:

@@ -39,7 +39,7 @@ $PY -c "import jax, numpyro, arviz; print('jax', jax.__version__, jax.devices(),
 if [ "$DEVICE" = gpu ]; then nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true; fi
 
 # 1. gradients (JAX picks the GPU when there is one)
-scan=auto  # (fit.resolve_scan) unless this run's gradients say otherwise (the table's last row is
+scan=auto  # (runtime.resolve_scan) unless this run's gradients say otherwise (the table's last row is
            # an earlier machine's when the step did not finish)
 if timeout ${GRAD_LIMIT:-120} $PY benchmarks/gradient.py --sizes $GRAD_SIZES --repeats 20; then
   save

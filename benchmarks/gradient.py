@@ -5,11 +5,11 @@
 Both gradients are jitted, warmed up, then timed (median of 5 rounds) on the same
 simulated data in the same run; the table gives ns per trial and the ratio
 baseline / cogfit (higher = cogfit faster), for cogfit's sequential and associative
-scans (with the participant blocks a fit with default settings uses: ``cogfit_block``
-participants per block, 0 for none), and the working memory XLA allocates for one
+scans (with the participant chunks a fit with default settings uses: ``cogfit_chunk``
+participants per chunk, 0 for none), and the working memory XLA allocates for one
 gradient (temporary buffers, from the compiled program's own memory analysis) per
 participant. Each method runs with its faster XLA options: cogfit with the ones its fits
-use (``fit.configure_xla``), the baseline with the same except XLA's newer fusion
+use (``runtime.configure_xla``), the baseline with the same except XLA's newer fusion
 emitters (``baseline_xla``), so the baseline is timed in a child process. Prints Markdown
 and appends rows to benchmarks/results/gradient.parquet.
 """
@@ -36,7 +36,7 @@ from simdata import padded  # noqa: E402
 from cogfit.fit import SamplerSettings  # noqa: E402
 from cogfit.hierarchical import hierarchical_model  # noqa: E402
 from cogfit.models import REGISTRY  # noqa: E402
-from cogfit.runtime import XLA_BACKEND_DEFAULTS, configure_xla, participant_block  # noqa: E402
+from cogfit.runtime import XLA_BACKEND_DEFAULTS, configure_xla, participant_chunk  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -122,15 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         group = np.zeros(n_p, np.int32)
         backend = jax.devices()[0].platform
         for scan in ("sequential", "associative"):
-            # participant blocks as a fit with default settings would use them
-            block = participant_block(SamplerSettings(scan=scan), backend, n_p, n_t)
-            cog_args = (REGISTRY["rw"], choices, outcomes, mask, group, 1, 2, scan, block)
+            # participant chunks as a fit with default settings would use them
+            chunk = participant_chunk(SamplerSettings(scan=scan), backend, n_p, n_t)
+            cog_args = (REGISTRY["rw"], choices, outcomes, mask, group, 1, 2, scan, chunk)
             t, mb = profile_gradient(hierarchical_model, cog_args, args.repeats)
             row[f"cogfit_{scan}_ns"] = 1e9 * t / n
             row[f"cogfit_{scan}_kb_per_participant"] = 1024 * mb / n_p
             row[f"ratio_{scan}"] = base / t
             if scan == "sequential":
-                row["cogfit_block"] = block
+                row["cogfit_chunk"] = chunk
         row.update(device=str(jax.devices()[0]), machine=platform.machine())
         row["date"] = time.strftime("%Y-%m-%d")
         rows.append(row)
@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     table = RESULTS / "gradient.parquet"
     if table.exists():
-        new = pd.concat([pd.read_parquet(table), new], ignore_index=True)
+        old = pd.read_parquet(table).rename(columns={"cogfit_block": "cogfit_chunk"})
+        new = pd.concat([old, new], ignore_index=True)
     new.to_parquet(table, index=False)
     (RESULTS / "gradient.md").write_text(new.round(2).to_markdown(index=False) + "\n")
     return 0

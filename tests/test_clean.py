@@ -552,7 +552,10 @@ def test_numbers_for_codes_and_ids_are_refused_as_the_schema_does(change: dict, 
         ({"choice_base": 2}, "choice_base"),
         ({"format": "xlsx"}, "format"),
         ({"columns": {"participant": "s", "trial": "t", "choice": "c"}}, "outcome"),
-        ({"columns": {"participant": "s", "trial": "s", "choice": "c", "outcome": "o"}}, "same"),
+        (
+            {"columns": {"participant": "s", "trial": "s", "choice": "c", "outcome": "o"}},
+            "participant and trial both name raw column 's'",
+        ),
         ({"exclude": {"max_missing_fraction": 2}}, "max_missing_fraction"),
         ({"exclude": {"min_trials": 0}}, "min_trials"),
         ({"models": []}, "models"),
@@ -563,6 +566,29 @@ def test_bad_config_is_a_config_error(change: dict, fragment: str) -> None:
         CleaningSpec.from_config("demo", config("x.csv", **change))
     message = str(info.value)
     assert message.startswith("config key datasets.demo") and "\n" not in message
+
+
+def test_one_check_of_two_columns_naming_one_raw_column() -> None:
+    """The pipeline's start-up check and the spec refuse it with the same line."""
+    from cogfit.config import check_config
+
+    cfg = config("x.csv")
+    cfg["columns"]["outcome"] = "response"  # also the choice column
+    with pytest.raises(ConfigError) as spec_error:
+        CleaningSpec.from_config("demo", cfg)
+    with pytest.raises(ConfigError) as start_error:
+        check_config({"datasets": {"demo": cfg}})
+    assert (
+        str(spec_error.value)
+        == str(start_error.value)
+        == (
+            "config key datasets.demo.columns: choice and outcome both name raw column "
+            "'response'; each cogfit column needs its own"
+        )
+    )
+    columns = {"participant": "s", "trial": "s"}
+    with pytest.raises(ConfigError, match=r"^columns for x\.csv: participant and trial"):
+        CleaningSpec("x.csv", "csv", columns, 2, 1, (), 1, 1.0, ())
 
 
 # --------------------------------------------------------------------------- example file

@@ -26,7 +26,7 @@ from cogfit.diagnostics import Thresholds
 from cogfit.errors import ConfigError
 from cogfit.fit import SamplerSettings
 from cogfit.report import ReportOptions
-from cogfit.schema import validate_config
+from cogfit.schema import RENAMED_KEYS, RENAMED_WORDS, subschema, validate_config, validate_section
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 EXAMPLE: dict[str, Any] = yaml.safe_load((REPO / "config/config.yaml").read_text())
@@ -325,6 +325,55 @@ def test_each_missing_required_key_counts_once() -> None:
     msg = config_error(cfg)
     assert msg.startswith("config key datasets.example: 'path' is missing"), msg
     assert msg.endswith(" (and 1 more config error)"), msg
+
+
+def test_renamed_key_and_word_fail_naming_the_new_spelling() -> None:
+    cfg = example()
+    cfg["sampler"]["cpu_block_trials"] = cfg["sampler"].pop("cpu_chunk_trials")
+    msg = config_error(cfg)
+    assert msg == "config key sampler.cpu_block_trials: renamed to sampler.cpu_chunk_trials"
+    cfg = example()
+    cfg["sampler"]["metric"] = "block"
+    msg = config_error(cfg)
+    assert msg == "config key sampler.metric: 'block' was renamed to 'mass_blocks'"
+    cfg["sampler"]["metric"] = "mass_blocks"
+    validate_config(cfg, SCHEMA)
+    ds(cfg)["columns"]["block"] = "block"  # the data's block column is still block
+    validate_config(cfg, SCHEMA)
+
+
+def test_renamed_spellings_come_before_the_schema_errors() -> None:
+    """An old spelling is named first, in place of the schema's own errors about it (an
+    unknown key, a word not allowed); the other errors are counted."""
+    cfg = example()
+    cfg["sampler"].update(chians=4, metric="block", cpu_block_trials=1000)
+    ds(cfg).update(choice_base=3)
+    msg = config_error(cfg)
+    assert msg == (
+        "config key sampler.cpu_block_trials: renamed to sampler.cpu_chunk_trials "
+        "(and 3 more config errors)"
+    )
+
+
+def test_renamed_spellings_fail_in_the_settings_too() -> None:
+    """The jobs check their sections against the schema the same way."""
+    renamed = r"^config key sampler\.cpu_block_trials: renamed to sampler\.cpu_chunk_trials$"
+    with pytest.raises(ConfigError, match=renamed):
+        SamplerSettings.from_config({"cpu_block_trials": 1000})
+    word = r"^config key sampler\.metric: 'block' was renamed to 'mass_blocks'$"
+    with pytest.raises(ConfigError, match=word):
+        SamplerSettings.from_config({"metric": "block"})
+    with pytest.raises(ConfigError, match=word):
+        validate_section(("sampler", "metric"), "block")
+
+
+def test_renames_lead_to_what_the_schema_has() -> None:
+    for old, new in RENAMED_KEYS.items():
+        assert old[-1] not in subschema(old[:-1])["properties"], old
+        assert "default" in subschema(new) or "type" in subschema(new), new
+    for (path, word), new_word in RENAMED_WORDS.items():
+        words = subschema(path)["enum"]
+        assert word not in words and new_word in words, (path, word)
 
 
 def test_check_config_refuses_two_columns_naming_one_raw_column() -> None:

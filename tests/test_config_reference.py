@@ -56,9 +56,9 @@ def test_every_key_is_listed_with_its_default() -> None:
 def test_the_minimal_dataset_section_is_a_valid_config() -> None:
     """The smallest config the reference shows passes the schema and the cross-checks."""
     text = REFERENCE.read_text(encoding="utf-8")
-    block = re.search(r"```yaml\n(.*?)```", text, re.S)
-    assert block, "config/README.md shows no YAML example"
-    config = yaml.safe_load(block.group(1))
+    fenced = re.search(r"```yaml\n(.*?)```", text, re.S)
+    assert fenced, "config/README.md shows no YAML example"
+    config = yaml.safe_load(fenced.group(1))
     validate_config(config, SCHEMA)
     check_config(config)
     assert config["sampler"]["chains"] == 4  # defaults filled in

@@ -14,7 +14,7 @@ from cogfit.errors import ConfigError
 from cogfit.fit import SamplerSettings, fit
 from cogfit.hierarchical import hierarchical_model
 from cogfit.models import REGISTRY
-from cogfit.runtime import participant_block, precision, select_device
+from cogfit.runtime import participant_chunk, precision, select_device
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 
 
@@ -32,11 +32,23 @@ def test_gpu_requested_without_gpu_is_a_clear_error() -> None:
     assert select_device("auto") == "cpu"
 
 
-def test_bad_settings_are_refused() -> None:
-    with pytest.raises(ConfigError, match="precision"):
-        SamplerSettings(precision="float16")
-    with pytest.raises(ConfigError, match="device"):
-        SamplerSettings.from_config({"device": "tpu"})
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("precision", "float16", "one of ['float32', 'float64']"),
+        ("device", "tpu", "one of ['auto', 'cpu', 'gpu']"),
+        ("scan", "parallel", "one of ['auto', 'sequential', 'associative']"),
+        ("cpu_chunk_trials", -1, "an integer >= 0"),
+        ("chains", 0, "an integer >= 1"),
+    ],
+)
+def test_bad_settings_are_refused(key: str, value: object, expected: str) -> None:
+    """From the config, a bad sampler value is the schema's one-line error naming the key."""
+    with pytest.raises(ConfigError) as info:
+        SamplerSettings.from_config({key: value})
+    message = str(info.value)
+    assert message.startswith(f"config key sampler.{key}: {value!r} is ") and "\n" not in message
+    assert f"; expected {expected}" in message
 
 
 def _data(n_p: int = 30, n_t: int = 150, seed: int = 0) -> TaskData:
@@ -106,16 +118,16 @@ def test_scan_auto_is_associative_only_on_a_gpu_for_affine_models() -> None:
     assert resolve_scan("auto", "cpu", affine) == "sequential"
     assert resolve_scan("sequential", "gpu", affine) == "sequential"  # the user's choice
     assert resolve_scan("associative", "cpu", affine) == "associative"
-    with pytest.raises(ConfigError, match="sampler.scan: expected one of"):
-        SamplerSettings(scan="parallel")
+    with pytest.raises(ConfigError, match=r"^config key sampler\.scan: 'parallel' is not"):
+        SamplerSettings.from_config({"scan": "parallel"})
     # auto never asks for what a model cannot do; an explicit associative scan is refused
     config = {"datasets": {"d": {"models": ["rw", "rw_dual"]}}, "sampler": {"scan": "auto"}}
     check_config(config)
     config["sampler"]["scan"] = "associative"
     with pytest.raises(ConfigError, match="'rw_dual'.*no affine state update"):
         check_config(config)
-    # a default fit records the scan it ran; on the CPU, sequential (in blocks when large)
-    assert participant_block(SamplerSettings(), "cpu", 10_000, 200) == 500
+    # a default fit records the scan it ran; on the CPU, sequential (in chunks when large)
+    assert participant_chunk(SamplerSettings(), "cpu", 10_000, 200) == 500
     idata = fit("rw", _data(6, 30), SamplerSettings(chains=1, warmup=20, samples=20), dataset="a")
     assert idata.posterior.attrs["scan"] == ("associative" if _has_gpu() else "sequential")
 
@@ -182,44 +194,27 @@ print(len(jax.devices("cpu")), float(f(x)[0]), one_kernel)
     assert out.stdout.split() == ["2", "65.0", "True"]
 
 
-def test_participant_blocks_only_for_large_data_on_the_cpu() -> None:
-    default = SamplerSettings()  # blocks of ~100,000 trials above 400,000 trials
-    assert participant_block(default, "cpu", 10_000, 200) == 500
-    assert participant_block(default, "cpu", 2001, 200) == 500
-    assert participant_block(default, "cpu", 2000, 200) == 0  # 400,000 trials: one program
-    assert participant_block(default, "cpu", 1000, 1000) == 100
-    assert participant_block(default, "cpu", 2, 10**6) == 1  # never fewer than one
-    assert participant_block(default, "gpu", 10_000, 200) == 0
-    assert participant_block(SamplerSettings(scan="associative"), "cpu", 10_000, 200) == 0
-    assert participant_block(SamplerSettings(cpu_block_trials=0), "cpu", 10_000, 200) == 0
-    assert participant_block(SamplerSettings(cpu_block_trials=200), "cpu", 30, 60) == 3
-    with pytest.raises(ConfigError, match="cpu_block_trials"):
-        SamplerSettings(cpu_block_trials=-1)
+def test_participant_chunks_only_for_large_data_on_the_cpu() -> None:
+    default = SamplerSettings()  # chunks of ~100,000 trials above 400,000 trials
+    assert participant_chunk(default, "cpu", 10_000, 200) == 500
+    assert participant_chunk(default, "cpu", 2001, 200) == 500
+    assert participant_chunk(default, "cpu", 2000, 200) == 0  # 400,000 trials: one program
+    assert participant_chunk(default, "cpu", 1000, 1000) == 100
+    assert participant_chunk(default, "cpu", 2, 10**6) == 1  # never fewer than one
+    assert participant_chunk(default, "gpu", 10_000, 200) == 0
+    assert participant_chunk(SamplerSettings(scan="associative"), "cpu", 10_000, 200) == 0
+    assert participant_chunk(SamplerSettings(cpu_chunk_trials=0), "cpu", 10_000, 200) == 0
+    assert participant_chunk(SamplerSettings(cpu_chunk_trials=200), "cpu", 30, 60) == 3
+    # a negative value: the schema's minimum (test_bad_settings_are_refused); the
+    # defaults are the schema's (tests/test_settings.py)
 
 
-def test_sampler_schema_defaults_match_the_settings() -> None:
-    """The config schema fills in defaults before SamplerSettings sees them: one truth."""
-    from dataclasses import fields
-    from pathlib import Path
-
-    import yaml
-
-    schema = yaml.safe_load(
-        (Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text()
-    )
-    props = schema["properties"]["sampler"]["properties"]
-    defaults = {f.name: f.default for f in fields(SamplerSettings)}
-    assert set(props) == set(defaults)
-    for name, spec in props.items():
-        assert spec["default"] == defaults[name], name
-
-
-def test_fit_in_participant_blocks_runs_and_logs(caplog: pytest.LogCaptureFixture) -> None:
-    """A fit whose likelihood runs in blocks of 3 participants (30 x 60 trials)."""
-    settings = SamplerSettings(chains=1, warmup=30, samples=30, cpu_block_trials=200)
+def test_fit_in_participant_chunks_runs_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """A fit whose likelihood runs in chunks of 3 participants (30 x 60 trials)."""
+    settings = SamplerSettings(chains=1, warmup=30, samples=30, cpu_chunk_trials=200)
     with caplog.at_level("INFO", logger="cogfit.fit"):
-        idata = fit("rw", _data(30, 60), settings, dataset="blocks")
-    assert "blocks of 3 participants" in caplog.text
+        idata = fit("rw", _data(30, 60), settings, dataset="chunks")
+    assert "chunks of 3 participants" in caplog.text
     assert idata.posterior["alpha"].shape == (1, 30, 30)
     assert np.isfinite(idata.posterior["alpha"].values).all()
 
@@ -228,7 +223,7 @@ def test_gpu_chain_layout_runs_on_the_cpu(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """What a GPU fit runs (vectorised chains in one program, the associative scan that
-    ``scan: auto`` takes there, a block metric from the diagonal warm-up), on the CPU:
+    ``scan: auto`` takes there, a mass-blocks metric from the diagonal warm-up), on the CPU:
     progress is logged once per milestone for all chains, and the draws, per-chain
     log-likelihood and statistics have their shapes."""
     import logging
@@ -236,7 +231,9 @@ def test_gpu_chain_layout_runs_on_the_cpu(
     import cogfit.runtime
 
     monkeypatch.setattr(cogfit.runtime, "chain_method", lambda platform, chains: "vectorized")
-    settings = SamplerSettings(chains=2, warmup=30, samples=20, scan="associative", metric="block")
+    settings = SamplerSettings(
+        chains=2, warmup=30, samples=20, scan="associative", metric="mass_blocks"
+    )
     data = _data(8, 40)
     with caplog.at_level(logging.INFO, logger="cogfit"):
         idata = fit("rw", data, settings, dataset="vec")
@@ -247,7 +244,7 @@ def test_gpu_chain_layout_runs_on_the_cpu(
     assert np.isfinite(idata.log_likelihood["choice"].values).all()
     assert idata.sample_stats["step_size"].shape == (2, 20)
     text = caplog.text
-    assert "to estimate a block metric" in text and "block metric set from" in text
+    assert "to estimate a mass_blocks metric" in text and "mass_blocks metric set from" in text
     assert text.count("iteration 50/50 (sampling) reached by all chains") == 1
     # the two chains are not one chain twice
     alpha = idata.posterior["alpha"].values

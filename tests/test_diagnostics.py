@@ -105,6 +105,15 @@ def test_classify_variable_tells_prefixes_apart() -> None:
     assert classify_variable("alpha_mu_natural", params) == ("alpha", "group")
     assert classify_variable("alpha_pos", params) == ("alpha_pos", "participant")
     assert classify_variable("alpha_pos_offset", params) == ("alpha_pos", "participant")
+    assert classify_variable("alpha_pos_natural", params) == ("alpha_pos_natural", "group")
+
+
+def test_summary_needs_the_recorded_parameters() -> None:
+    """The parameters come from the posterior's attribute, never from its variable names."""
+    bare = make_idata(n_draws=20, n_chains=2)
+    del bare.posterior.attrs["parameters"]
+    with pytest.raises(CogfitError, match="'parameters' attribute.*cogfit fit step"):
+        summarise(bare)
 
 
 def test_thresholds_from_config() -> None:

@@ -9,9 +9,19 @@ import numpy as np
 import pytest
 from numpyro import handlers
 
-from cogfit.hierarchical import hierarchical_model, hierarchical_param, site_names
+from cogfit.hierarchical import hierarchical_model, hierarchical_param
 from cogfit.links import LINKS, get_link
 from cogfit.models import REGISTRY, ParamSpec
+from cogfit.names import (
+    LEVELS,
+    LOG_LIK_SITE,
+    OBSERVED,
+    parameters_text,
+    recorded_parameters,
+    site_name,
+    site_names,
+    variable_roles,
+)
 
 PHI = np.vectorize(lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))))
 CLOSED_FORMS = {
@@ -101,7 +111,38 @@ def test_every_parameter_of_every_model_is_hierarchical(name: str) -> None:
     samples = {k for k, v in tr.items() if v["type"] == "sample" and not v.get("is_observed")}
     expected = {site_names(p)[k] for p in model.param_names for k in ("mu", "sigma", "offset")}
     assert samples == expected  # nothing sampled outside the non-centred triples
-    assert "choice" in tr  # the likelihood factor
+    derived = {k for k, v in tr.items() if v["type"] == "deterministic"}
+    assert derived == {
+        site_names(p)[k] for p in model.param_names for k in ("theta", "mu_natural")
+    } | {LOG_LIK_SITE}
+    assert OBSERVED in tr  # the likelihood factor
+
+
+def test_the_naming_contract() -> None:
+    """The variable names of posterior.nc, which users' own code reads: pinned here."""
+    assert site_names("alpha") == {
+        "mu": "alpha_mu",
+        "sigma": "alpha_sigma",
+        "offset": "alpha_offset",
+        "theta": "alpha",
+        "mu_natural": "alpha_mu_natural",
+    }
+    assert set(LEVELS.values()) == {"group", "participant"}
+    assert [r for r, level in LEVELS.items() if level == "participant"] == ["offset", "theta"]
+    with pytest.raises(KeyError, match="roles"):
+        site_name("alpha", "median")
+
+
+def test_names_read_back_by_lookup() -> None:
+    """Every site maps back to its parameter and role, even where one parameter's name
+    starts with another's (alpha, alpha_pos)."""
+    params = ["alpha", "alpha_pos", "beta"]
+    roles = variable_roles(params)
+    assert roles == {site_name(p, r): (p, r) for p in params for r in LEVELS}
+    assert roles["alpha_pos_mu"] == ("alpha_pos", "mu")
+    assert "alpha_pos_natural" not in roles
+    assert recorded_parameters({"parameters": parameters_text(params)}) == params
+    assert recorded_parameters({}) == []
 
 
 def test_standard_normal_offsets_empirically() -> None:

@@ -151,15 +151,15 @@ def test_associative_scan_refuses_nonlinear_models() -> None:
 
 
 @pytest.mark.parametrize("model", sorted(REGISTRY))
-@pytest.mark.parametrize("block", [1, 4, 7])
-def test_participant_blocks_match_numpy_loop(model: str, block: int) -> None:
-    """Participants in blocks (padded at the end: 11 is no multiple of 4 or 7) give each
+@pytest.mark.parametrize("chunk", [1, 4, 7])
+def test_participant_chunks_match_numpy_loop(model: str, chunk: int) -> None:
+    """Participants in chunks (padded at the end: 11 is no multiple of 4 or 7) give each
     participant's summed log-likelihood of the NumPy loop, and the gradient of the whole
     sum equals the one computed with all participants at once."""
     import jax
     import jax.numpy as jnp
 
-    rng = np.random.default_rng(block)
+    rng = np.random.default_rng(chunk)
     n_p, n_t, k = 11, 50, 3
     choices = rng.integers(0, k, (n_p, n_t))
     outcomes = rng.normal(0.5, 1.0, (n_p, n_t)).round(2)
@@ -171,23 +171,23 @@ def test_participant_blocks_match_numpy_loop(model: str, block: int) -> None:
     data = (choices.astype(np.int32), outcomes.astype(np.float32), mask, k)
     p32 = {name: jnp.asarray(v, jnp.float32) for name, v in params.items()}
 
-    def total(p: dict, blk: int) -> jax.Array:
-        return participant_log_lik(REGISTRY[model], p, *data, block=blk).sum()
+    def total(p: dict, size: int) -> jax.Array:
+        return participant_log_lik(REGISTRY[model], p, *data, chunk=size).sum()
 
-    got = np.asarray(participant_log_lik(REGISTRY[model], p32, *data, block=block))
+    got = np.asarray(participant_log_lik(REGISTRY[model], p32, *data, chunk=chunk))
     assert got.shape == (n_p,)
     np.testing.assert_allclose(got, expected, rtol=2e-4, atol=2e-3)
     assert got[-1] == 0.0
-    grad_blocks = jax.grad(total)(p32, block)
+    grad_chunks = jax.grad(total)(p32, chunk)
     grad_whole = jax.grad(total)(p32, 0)
     for name in params:
-        np.testing.assert_allclose(grad_blocks[name], grad_whole[name], rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(grad_chunks[name], grad_whole[name], rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("model", sorted(REGISTRY))
-def test_participant_blocks_derivatives(model: str) -> None:
-    """The blocks' own derivative rule (values and per-participant partials in one pass)
-    agrees with differentiating the unblocked likelihood: reverse mode with a different
+def test_participant_chunks_derivatives(model: str) -> None:
+    """The chunks' own derivative rule (values and per-participant partials in one pass)
+    agrees with differentiating the unchunked likelihood: reverse mode with a different
     weight per participant, forward mode, a scalar shared by every participant, and under
     vmap and jit as NUTS and ADVI use it."""
     import jax
@@ -206,26 +206,26 @@ def test_participant_blocks_derivatives(model: str) -> None:
     tangent = {n: jnp.asarray(rng.normal(size=n_p), jnp.float32) for n in p}
     close = {"rtol": 1e-4, "atol": 1e-4}
 
-    def weighted(q: dict, blk: int) -> jax.Array:
-        return (weights * participant_log_lik(REGISTRY[model], q, *data, block=blk)).sum()
+    def weighted(q: dict, size: int) -> jax.Array:
+        return (weights * participant_log_lik(REGISTRY[model], q, *data, chunk=size)).sum()
 
-    for blk in (0, 3):  # reference first
-        value, grad = jax.jit(jax.value_and_grad(weighted), static_argnums=1)(p, blk)
-        if blk == 0:
+    for size in (0, 3):  # reference first
+        value, grad = jax.jit(jax.value_and_grad(weighted), static_argnums=1)(p, size)
+        if size == 0:
             ref_value, ref_grad = value, grad
     np.testing.assert_allclose(value, ref_value, **close)
     for name in p:
         np.testing.assert_allclose(grad[name], ref_grad[name], **close)
 
-    def per_participant(q: dict, blk: int) -> jax.Array:
-        return participant_log_lik(REGISTRY[model], q, *data, block=blk)
+    def per_participant(q: dict, size: int) -> jax.Array:
+        return participant_log_lik(REGISTRY[model], q, *data, chunk=size)
 
-    _, jvp_blocks = jax.jvp(lambda q: per_participant(q, 3), (p,), (tangent,))
+    _, jvp_chunks = jax.jvp(lambda q: per_participant(q, 3), (p,), (tangent,))
     _, jvp_whole = jax.jvp(lambda q: per_participant(q, 0), (p,), (tangent,))
-    np.testing.assert_allclose(jvp_blocks, jvp_whole, **close)
+    np.testing.assert_allclose(jvp_chunks, jvp_whole, **close)
 
-    def shared(s: jax.Array, blk: int) -> jax.Array:  # every parameter moved by one scalar
-        return weighted({n: v + 0.01 * s for n, v in p.items()}, blk)
+    def shared(s: jax.Array, size: int) -> jax.Array:  # every parameter moved by one scalar
+        return weighted({n: v + 0.01 * s for n, v in p.items()}, size)
 
     np.testing.assert_allclose(jax.grad(shared)(0.5, 3), jax.grad(shared)(0.5, 0), **close)
 

@@ -19,7 +19,7 @@ from packaging.specifiers import SpecifierSet
 
 from cogfit import numpyro_adapter as adapter
 
-BLOCK = ("a", "b")  # a dense block over both sites, in NumPyro's dense_mass form
+MASS_BLOCK = ("a", "b")  # a dense mass block over both sites, in NumPyro's dense_mass form
 CHAINS = 2
 
 
@@ -67,13 +67,13 @@ def test_kernel_reads_its_start_metric_from_the_private_attribute() -> None:
     with adapter.start_metric(kernel, metric):
         state = _init(kernel)
     assert kernel._inverse_mass_matrix is None  # restored
-    # NumPyro keeps a metric per block of sites; all sites, in name order, without blocks
+    # NumPyro keeps a metric per mass block of sites; all sites, in name order, without any
     got = adapter.adapt_state(state).inverse_mass_matrix
-    assert list(got) == [BLOCK]
-    np.testing.assert_allclose(got[BLOCK], np.broadcast_to(metric, (CHAINS, 3)))
+    assert list(got) == [MASS_BLOCK]
+    np.testing.assert_allclose(got[MASS_BLOCK], np.broadcast_to(metric, (CHAINS, 3)))
     with adapter.start_metric(kernel, None):  # None: the kernel's own (a unit metric)
         state = _init(kernel)
-    np.testing.assert_allclose(adapter.adapt_state(state).inverse_mass_matrix[BLOCK], 1.0)
+    np.testing.assert_allclose(adapter.adapt_state(state).inverse_mass_matrix[MASS_BLOCK], 1.0)
 
 
 def test_fields_and_iteration_read_a_real_state() -> None:
@@ -92,11 +92,11 @@ def test_metric_factors_are_numpyros(dim: int) -> None:
     rng = np.random.default_rng(dim)
     a = rng.normal(size=(dim, dim))
     inverse = a @ a.T + dim * np.eye(dim)
-    block = ("x",)
-    want = _initialize_mass_matrix({"x": jnp.zeros(dim)}, {block: jnp.asarray(inverse)}, [block])
+    sites = ("x",)
+    want = _initialize_mass_matrix({"x": jnp.zeros(dim)}, {sites: jnp.asarray(inverse)}, [sites])
     got = adapter.mass_matrix_factors(inverse)
     for w, g in zip(want, got, strict=True):
-        np.testing.assert_allclose(g, np.asarray(w[block]), rtol=2e-4, atol=1e-5)
+        np.testing.assert_allclose(g, np.asarray(w[sites]), rtol=2e-4, atol=1e-5)
     # what the factors are for: the momentum covariance sqrt @ sqrt.T is the metric
     np.testing.assert_allclose(got[1] @ got[1].T, np.linalg.inv(inverse), rtol=1e-6, atol=1e-9)
 
@@ -106,12 +106,12 @@ def test_dense_metric_replacement_is_numpyros_own_start() -> None:
     builds when it starts with that metric (fixed step size, so the two agree entirely),
     and the kernel then moves the chains as it would from its own start."""
     inverse = _dense_inverse()
-    common = {"dense_mass": [BLOCK], "adapt_mass_matrix": False, "adapt_step_size": False}
-    own = NUTS(model, inverse_mass_matrix={BLOCK: inverse}, step_size=0.3, **common)
+    common = {"dense_mass": [MASS_BLOCK], "adapt_mass_matrix": False, "adapt_step_size": False}
+    own = NUTS(model, inverse_mass_matrix={MASS_BLOCK: inverse}, step_size=0.3, **common)
     ours = NUTS(model, step_size=0.3, **common)  # starts with the identity
     want, start = _init(own), _init(ours)
     adapt = adapter.adapt_state(start)
-    new = adapter.with_dense_metric(adapt, {BLOCK: inverse}, CHAINS)
+    new = adapter.with_dense_metric(adapt, {MASS_BLOCK: inverse}, CHAINS)
     placed = jax.tree.map(lambda old, value: jnp.asarray(value, old.dtype), adapt, new)
     assert jax.tree.structure(placed) == jax.tree.structure(adapter.adapt_state(want))
     for name, w, g in zip(

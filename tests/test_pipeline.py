@@ -64,7 +64,7 @@ def test_fit_and_diagnostics_artifacts(pipeline: Path, model: str) -> None:
     ):
         assert key in post.attrs, key
     assert post.attrs["seed"] == TINY_SAMPLER["seed"]
-    # the Snakemake fit ran with cogfit's XLA options (fit.configure_xla)
+    # the Snakemake fit ran with cogfit's XLA options (runtime.configure_xla)
     assert "--xla_cpu_copy_insertion_use_region_analysis=true" in post.attrs["xla_flags"]
     assert "xla_cpu_small_while_loop_byte_threshold=1000000000" in post.attrs["xla_flags"]
     assert "xla_cpu_disable_new_fusion_emitters=true" in post.attrs["xla_flags"]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cogfit.fit import SamplerSettings, fit
+from cogfit.names import site_name
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 
 PHI = np.vectorize(lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))))
@@ -42,19 +43,19 @@ def recovery_fit():  # noqa: ANN201
 @pytest.mark.parametrize("param", sorted(TRUE_MU))
 def test_group_means_cover_truth(recovery_fit, param: str) -> None:  # noqa: ANN001
     idata, _ = recovery_fit
-    draws = idata.posterior[f"{param}_mu"]
+    draws = idata.posterior[site_name(param, "mu")]
     for group, truth in TRUE_MU[param].items():
         d = draws.sel(group=group).values.ravel()
         lo, hi = np.quantile(d, [0.005, 0.995])
         assert lo <= truth <= hi, (
-            f"{param}_mu[{group}]: 99% interval [{lo:.2f}, {hi:.2f}] misses {truth}"
+            f"{draws.name}[{group}]: 99% interval [{lo:.2f}, {hi:.2f}] misses {truth}"
         )
 
 
 @pytest.mark.slow
 def test_group_difference_in_the_true_direction(recovery_fit) -> None:  # noqa: ANN001
     idata, _ = recovery_fit
-    nat = idata.posterior["alpha_mu_natural"]
+    nat = idata.posterior[site_name("alpha", "mu_natural")]
     diff = (nat.sel(group="fast") - nat.sel(group="slow")).values.ravel()
     assert (diff > 0).mean() > 0.99
 
@@ -62,6 +63,6 @@ def test_group_difference_in_the_true_direction(recovery_fit) -> None:  # noqa: 
 @pytest.mark.slow
 def test_participant_estimates_track_truth(recovery_fit) -> None:  # noqa: ANN001
     idata, truth = recovery_fit
-    est = idata.posterior["alpha"].mean(("chain", "draw")).values
+    est = idata.posterior[site_name("alpha", "theta")].mean(("chain", "draw")).values
     assert np.corrcoef(est, truth["alpha"])[0, 1] > 0.6
     assert int(idata.sample_stats["diverging"].sum()) == 0

@@ -208,6 +208,22 @@ def test_long_ids_get_short_unique_figure_labels(tmp_path: Path) -> None:
         assert max(map(len, labels)) <= 30 and len(set(labels)) == len(ids)
 
 
+def test_estimates_are_the_sites_the_names_module_names() -> None:
+    """Group estimates are each parameter's natural-scale group mean, participant estimates
+    its participant values: the report asks :mod:`cogfit.names`, it builds no names."""
+    from cogfit.names import site_name
+
+    summary = summarise(make_idata(n_draws=20, n_chains=2))
+    groups = report_module._group_estimates(summary)
+    groups_of = {str(p): "control" for p in summary["participant"].dropna()}
+    people = report_module._participant_estimates(summary, groups_of)
+    params = report_module._parameters(summary)
+    assert params == ["alpha", "beta"]
+    assert set(groups["variable"]) == {site_name(p, "mu_natural") for p in params}
+    assert set(people["variable"]) == {site_name(p, "theta") for p in params}
+    assert len(groups) == 2 * 2 and len(people) == 2 * 6  # groups, participants per parameter
+
+
 def test_short_labels_stay_distinct() -> None:
     same_ends = ["a" * 30 + "x" + "b" * 10, "a" * 30 + "y" + "b" * 10, "a" * 20 + "…"]
     labels = report_module._short_labels([*same_ends, "short"])

@@ -51,7 +51,7 @@ alpha, beta = rng.uniform(0.2, 0.6, n_p), rng.uniform(2.0, 6.0, n_p)
 c, o, v = simulate_bandit("rw", {"alpha": alpha, "beta": beta}, reversal_schedule(n_t), rng)
 data = as_task_data(c, o, v)
 args = (REGISTRY["rw"], data.choices, data.outcomes, data.mask, data.group_index,
-        data.n_groups, 2, "sequential", 5)  # likelihood in blocks of 5 participants
+        data.n_groups, 2, "sequential", 5)  # likelihood in chunks of 5 participants
 fields = ("diverging", "num_steps", "adapt_state.step_size")
 key = jax.random.PRNGKey(11)
 out = {"max_diff": {}, "traces": {}}
@@ -131,16 +131,17 @@ out["set_metric_traces"] = len(traces) - before
 adapt = chains.state.adapt_state
 out["metric"] = np.asarray(adapt.inverse_mass_matrix[("alpha_mu", "alpha_sigma")]).tolist()
 
-# a fit with blocks, parallel chains and a block metric runs it all this way
+# a fit with participant chunks, parallel chains and mass blocks runs it all this way
 log = io.StringIO()
 logger = logging.getLogger("cogfit")
 logger.addHandler(logging.StreamHandler(log))
 logger.setLevel(logging.INFO)
-settings = SamplerSettings(chains=2, warmup=30, samples=20, cpu_block_trials=60, metric="block")
+settings = SamplerSettings(chains=2, warmup=30, samples=20, cpu_chunk_trials=60,
+                           metric="mass_blocks")
 idata = fit("rw", data, settings, dataset="segments")
 out["fit_shape"] = list(idata.posterior["alpha"].shape)
 text = log.getvalue()
-out["fit_logged"] = ("block metric set from" in text
+out["fit_logged"] = ("mass_blocks metric set from" in text
                      and "executions of at most 100 iterations" in text)
 out["fit_finite"] = bool(np.isfinite(idata.log_likelihood["choice"].values).all())
 print(json.dumps(out))
@@ -154,7 +155,7 @@ def test_chains_give_numpyros_draws_in_one_program() -> None:
     start values and start metric are only shapes while the programs are built (and
     given to a kernel without them), against a kernel given both; the unconstrained
     draws a metric estimate reads; a metric set on the host between executions compiles
-    nothing; and a fit with participant blocks, parallel chains and a block metric."""
+    nothing; and a fit with participant chunks, parallel chains and a mass-blocks metric."""
     proc = subprocess.run(
         [sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=600
     )

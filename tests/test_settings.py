@@ -19,6 +19,7 @@ from synthetic import make_idata
 from cogfit.clean import CleaningSpec
 from cogfit.diagnostics import Thresholds, summarise
 from cogfit.errors import ConfigError
+from cogfit.fit import SamplerSettings
 from cogfit.report import ReportOptions
 from cogfit.schema import SCHEMA_PATH, validate_config
 
@@ -31,14 +32,16 @@ DATASET = SCHEMA["properties"]["datasets"]["additionalProperties"]
 ENTRY_NAME = "alpha"
 
 Config = dict[str, Any]
+SAMPLER = SCHEMA["properties"]["sampler"]
 #: Each settings class, given the unvalidated config, builds from the section it reads
-#: (a job's view). SamplerSettings joins once it checks its section against the schema.
+#: (a job's view).
 BUILDERS: dict[str, Callable[[Config], object]] = {
     "datasets": lambda c: CleaningSpec.from_config("example", c["datasets"]["example"]),
     "diagnostics": lambda c: Thresholds.from_config(c["diagnostics"]),
     "report": lambda c: ReportOptions.from_config(c["report"]),
+    "sampler": lambda c: SamplerSettings.from_config(c.get("sampler")),
     # the clean job checks the fit's precision too: outcomes must be finite in it
-    "sampler": lambda c: CleaningSpec.from_config(
+    "cleaning_precision": lambda c: CleaningSpec.from_config(
         "example", c["datasets"]["example"], precision=c["sampler"]["precision"]
     ),
 }
@@ -47,10 +50,8 @@ SECTIONS = {
     "datasets": (("datasets", "example"), DATASET),
     "diagnostics": (("diagnostics",), SCHEMA["properties"]["diagnostics"]),
     "report": (("report",), SCHEMA["properties"]["report"]),
-    "sampler": (
-        ("sampler", "precision"),
-        SCHEMA["properties"]["sampler"]["properties"]["precision"],
-    ),
+    "sampler": (("sampler",), SAMPLER),
+    "cleaning_precision": (("sampler", "precision"), SAMPLER["properties"]["precision"]),
 }
 
 
@@ -137,7 +138,12 @@ def test_the_cases_cover_every_bounded_or_enumerated_key() -> None:
         assert ("diagnostics", name) in covered, name
     for name in ("dpi", "max_participants"):
         assert ("report", name) in covered
-    assert ("sampler", "precision") in covered
+    for name in SAMPLER["properties"]:  # every sampler key has bounds or an enum
+        assert ("sampler", name) in covered, name
+    assert {s for s, key, _ in CASES if key == ("sampler", "precision")} == {
+        "sampler",
+        "cleaning_precision",
+    }
 
 
 @pytest.mark.parametrize(
@@ -193,6 +199,7 @@ def dataclass_defaults(cls: type) -> dict[str, object]:
     [
         (Thresholds, "diagnostics", {"hdi_prob", "on_fail"}, set()),  # run_diagnose's
         (ReportOptions, "report", {"title"}, {"generated_at"}),  # build_report's title
+        (SamplerSettings, "sampler", set(), set()),  # one field per key
     ],
 )
 def test_every_default_is_the_schemas(

@@ -76,6 +76,21 @@ def test_choices_are_calibrated_against_a_scalar_reference(
         assert abs(chose0[sel].mean() - p0[sel].mean()) < 4.5 * se, (b, sel.sum())
 
 
+def test_simulator_takes_the_registrys_parameters() -> None:
+    """MODEL_PARAMS is written out (the registry imports JAX, the simulator must not): it
+    names registry models and their parameters in the registry's order."""
+    import subprocess
+    import sys
+
+    from cogfit.models import REGISTRY
+
+    assert set(MODEL_PARAMS) <= set(REGISTRY)
+    assert {name: REGISTRY[name].param_names for name in MODEL_PARAMS} == MODEL_PARAMS
+    code = "import sys, cogfit.simulate; print('jax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]  # why the list cannot come from the registry
+
+
 @pytest.mark.parametrize("model", sorted(MODEL_PARAMS))
 def test_simulator_matches_the_jax_models(model: str) -> None:
     """Same semantics as the fitted models: per-trial log p(choice) agree to rounding."""

@@ -181,28 +181,30 @@ def test_spiked_covariance_of_independent_draws_is_diagonal() -> None:
 
 
 @pytest.mark.parametrize(
-    ("metric", "participants", "expected", "block_dim"),
+    ("metric", "participants", "expected", "mass_block_dim"),
     [
-        ("auto", 200, "dense", 404),  # 1500 draws for 2 x 202 coordinates: one dense block
-        ("auto", 500, "block", 502),  # 1500 draws >= 2 x 502: a block per parameter
+        ("auto", 200, "dense", 404),  # 1500 draws for 2 x 202 coordinates: one mass block
+        ("auto", 500, "mass_blocks", 502),  # 1500 draws >= 2 x 502: one per parameter
         ("auto", 1000, "diag", 0),  # too few draws per coordinate even per parameter
         ("diag", 20, "diag", 0),
         ("dense", 1000, "dense", 2004),  # asked for: dense anyway (with a warning)
-        ("block", 5000, "diag", 0),  # blocks of 5002: too large to pay, whatever is asked
-        ("block", 20, "block", 22),
+        ("mass_blocks", 5000, "diag", 0),  # 5002 coordinates each: too large, whatever is asked
+        ("mass_blocks", 20, "mass_blocks", 22),
     ],
 )
-def test_metric_plan_rules(metric: str, participants: int, expected: str, block_dim: int) -> None:
+def test_metric_plan_rules(
+    metric: str, participants: int, expected: str, mass_block_dim: int
+) -> None:
     settings = SamplerSettings(chains=4, warmup=1000, metric=metric)
     plan = plan_metric(settings, REGISTRY["rw"], participants, 1)
-    assert (plan.kind, plan.block_dim) == (expected, block_dim)
+    assert (plan.kind, plan.mass_block_dim) == (expected, mass_block_dim)
     if expected == "diag":
-        assert plan.dense_warmup == 0 and plan.blocks == ()
+        assert plan.dense_warmup == 0 and plan.mass_blocks == ()
         return
     assert plan.dense_warmup == 250
-    sites = sorted(s for block in plan.blocks for s in block)
+    sites = sorted(s for sites in plan.mass_blocks for s in sites)
     assert sites == sorted(f"{p}_{k}" for p in ("alpha", "beta") for k in ("mu", "sigma", "offset"))
-    assert len(plan.blocks) == (1 if expected == "dense" else 2)
+    assert len(plan.mass_blocks) == (1 if expected == "dense" else 2)
 
 
 def test_no_dense_phase_without_warmup_to_spare() -> None:
@@ -230,7 +232,7 @@ def test_shortest_dense_warmup_skips_the_diagonal_estimate(
     assert np.isfinite(alpha).all()
 
 
-@pytest.mark.parametrize("metric", ["dense", "block"])
+@pytest.mark.parametrize("metric", ["dense", "mass_blocks"])
 def test_fit_with_dense_metric_logs_both_phases(
     metric: str, caplog: pytest.LogCaptureFixture
 ) -> None:

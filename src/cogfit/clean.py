@@ -95,13 +95,7 @@ class CleaningSpec:
     precision: str = "float32"  # of the fit: outcomes must be finite in it
 
     def __post_init__(self) -> None:
-        raw = list(self.columns.values())
-        if len(set(raw)) != len(raw):
-            where = key_path(("datasets", self.name, "columns"))
-            where = f"config key {where}" if self.name else f"columns for {self.path}"
-            raise ConfigError(
-                f"{where}: two cogfit columns map to the same raw column: {dict(self.columns)}"
-            )
+        check_columns(self.columns, self.name, self.path)
 
     @classmethod
     def from_config(
@@ -128,6 +122,22 @@ class CleaningSpec:
             delimiter=section["delimiter"],
             precision=validate_section(("sampler", "precision"), precision),
         )
+
+
+def check_columns(columns: Mapping[str, str], dataset: str = "", path: str = "") -> None:
+    """Refuse two cogfit columns naming one raw column: a :class:`ConfigError` naming the
+    config key ``datasets.<dataset>.columns`` (without a dataset name: the file ``path``)."""
+    seen: dict[str, str] = {}  # raw column -> the cogfit column naming it first
+    for column, raw in columns.items():
+        if raw in seen:
+            where = f"columns for {path}"
+            if dataset:
+                where = f"config key {key_path(('datasets', dataset, 'columns'))}"
+            raise ConfigError(
+                f"{where}: {seen[raw]} and {column} both name raw column {raw!r}; "
+                "each cogfit column needs its own"
+            )
+        seen[raw] = column
 
 
 def _stripped(values: list[str]) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cogfit.clean import check_columns
 from cogfit.errors import ConfigError
 from cogfit.links import get_link
 from cogfit.models import REGISTRY
@@ -17,14 +18,7 @@ def check_config(config: Mapping[str, Any]) -> None:
     two cogfit columns read from one raw column."""
     scan = config.get("sampler", {}).get("scan", "auto")
     for name, ds in config["datasets"].items():
-        seen: dict[str, str] = {}  # raw column -> the cogfit column naming it first
-        for column, raw in (ds.get("columns") or {}).items():
-            if raw in seen:
-                raise ConfigError(
-                    f"datasets.{name}.columns: {seen[raw]} and {column} both name raw column "
-                    f"{raw!r}; each cogfit column needs its own"
-                )
-            seen[raw] = column
+        check_columns(ds.get("columns") or {}, name)
         for model in ds["models"]:
             if model not in REGISTRY:
                 raise ConfigError(
@@ -58,6 +52,7 @@ FIT_MODULES = (
     "data.py",
     "links.py",
     "likelihood.py",
+    "names.py",
     "hierarchical.py",
     "warmstart.py",
     "progress.py",

@@ -28,6 +28,7 @@ from matplotlib import MatplotlibDeprecationWarning
 
 from cogfit.errors import CogfitError
 from cogfit.io import save_figure, write_parquet
+from cogfit.names import LEVELS, PARAMETERS_ATTR, recorded_parameters, variable_roles
 from cogfit.schema import section_defaults, validate_section
 from cogfit.settings import settings_from_section
 
@@ -36,13 +37,6 @@ matplotlib.use("Agg")  # this module only ever writes image files, never opens w
 PathLike = str | os.PathLike[str]
 T = TypeVar("T")
 
-#: Suffixes the fit step appends to a behavioural parameter name, and their level.
-VARIABLE_SUFFIXES = {
-    "mu": "group",
-    "sigma": "group",
-    "mu_natural": "group",
-    "offset": "participant",
-}
 DEFAULT_MAX_TREE_DEPTH = 10
 _LAYOUT = {"layout": "constrained"}  # ArviZ titles overlap the axes below without it
 SUMMARY_COLUMNS = [
@@ -92,32 +86,39 @@ class Thresholds:
 
 
 def parameter_names(posterior: xr.Dataset) -> list[str]:
-    """Behavioural parameters as the fit step recorded them (fallback: guessed from names)."""
-    recorded = str(posterior.attrs.get("parameters", "")).strip()
-    if recorded:
-        return [p.strip() for p in recorded.split(",") if p.strip()]
-    return [str(v)[: -len("_mu_natural")] for v in posterior.data_vars if v.endswith("_mu_natural")]
+    """Behavioural parameters as the fit step recorded them in the posterior's attributes."""
+    parameters = recorded_parameters(posterior.attrs)
+    if not parameters:
+        raise CogfitError(
+            f"the posterior has no {PARAMETERS_ATTR!r} attribute naming its parameters; "
+            "was it written by the cogfit fit step?"
+        )
+    return parameters
 
 
 def classify_variable(variable: str, parameters: list[str]) -> tuple[str, str]:
-    """``alpha_pos_mu`` -> ("alpha_pos", "group"): exact suffixes, so alpha vs alpha_pos is safe."""
-    if variable in parameters:
-        return variable, "participant"
-    for param in parameters:
-        suffix = variable[len(param) + 1 :]
-        if variable.startswith(param + "_") and suffix in VARIABLE_SUFFIXES:
-            return param, VARIABLE_SUFFIXES[suffix]
-    return variable, "group"
+    """``alpha_pos_mu`` -> ("alpha_pos", "group"), by looking the name up among the sites
+    of ``parameters`` (:func:`cogfit.names.variable_roles`); another variable is a group one."""
+    return _classify(variable, variable_roles(parameters))
 
 
-def _variable_rows(variable: str, stats: xr.DataArray, parameters: list[str]) -> pd.DataFrame:
+def _classify(variable: str, roles: Mapping[str, tuple[str, str]]) -> tuple[str, str]:
+    if variable not in roles:
+        return variable, "group"
+    parameter, role = roles[variable]
+    return parameter, LEVELS[role]
+
+
+def _variable_rows(
+    variable: str, stats: xr.DataArray, roles: Mapping[str, tuple[str, str]]
+) -> pd.DataFrame:
     """One row per scalar of one variable, labelled the way ArviZ labels it."""
     cell_dims = [d for d in stats.dims if d != "metric"]
     coords = [[str(c) for c in stats[d].values] for d in cell_dims]
     cells = list(itertools.product(*coords))
     values = stats.transpose(*cell_dims, "metric").values.reshape(len(cells), -1)
     table = pd.DataFrame(values, columns=[str(m) for m in stats["metric"].values])
-    parameter, level = classify_variable(variable, parameters)
+    parameter, level = _classify(variable, roles)
     table.insert(0, "variable", variable)
     table.insert(1, "parameter", parameter)
     table.insert(2, "level", level)
@@ -144,8 +145,8 @@ def summarise(idata: az.InferenceData, hdi_prob: float | None = None) -> pd.Data
     posterior = idata.posterior
     stats = az.summary(idata, fmt="xarray", hdi_prob=hdi_prob)
     stats = stats.assign_coords(metric=_metric_names([str(m) for m in stats["metric"].values]))
-    parameters = parameter_names(posterior)
-    parts = [_variable_rows(str(v), stats[v], parameters) for v in posterior.data_vars]
+    roles = variable_roles(parameter_names(posterior))
+    parts = [_variable_rows(str(v), stats[v], roles) for v in posterior.data_vars]
     table = pd.concat(parts, ignore_index=True)
     table["hdi_prob"] = float(hdi_prob)
     return table[SUMMARY_COLUMNS]

@@ -14,30 +14,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from cogfit.data import TaskData, task_data_from_trials
-from cogfit.errors import ConfigError
-from cogfit.likelihood import SCANS
-from cogfit.metric import METRICS
 from cogfit.models import get_model
 from cogfit.packaging import to_inference_data
-from cogfit.runtime import DEVICES, PRECISIONS
 from cogfit.sampling import sample_posterior
-from cogfit.settings import settings_from_mapping
+from cogfit.settings import settings_from_section
 
 LOG = logging.getLogger("cogfit.fit")
-INITS = ("advi", "uniform")
-#: the sampler settings that take one of a few words, and those words
-CHOICES = {
-    "device": DEVICES,
-    "precision": PRECISIONS,
-    "scan": ("auto", *SCANS),
-    "init": INITS,
-    "metric": METRICS,
-}
 
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """NUTS settings; the config's ``sampler`` section maps onto these fields."""
+    """NUTS settings: the config's ``sampler`` section, one field per key.
+
+    What each key means, its allowed values and its default are the config schema's
+    (``config/README.md``); :meth:`from_config` holds a section to them, and a test keeps
+    the defaults here equal to the schema's. Built directly, the fields are not checked.
+    """
 
     chains: int = 4
     warmup: int = 1000
@@ -45,27 +37,19 @@ class SamplerSettings:
     target_accept: float = 0.9
     max_tree_depth: int = 10
     seed: int = 2026
-    device: str = "auto"  # auto | cpu | gpu
-    precision: str = "float32"  # float32 | float64
-    scan: str = "auto"  # auto | sequential | associative (models with an affine update)
-    init: str = "advi"  # advi (start points + metric from a short ADVI fit) | uniform
-    metric: str = "auto"  # auto | diag | dense | block (dense, block: from warm-up draws)
-    cpu_block_trials: int = 100_000  # CPU likelihood blocks of about this many trials; 0: none
-
-    def __post_init__(self) -> None:
-        for name, allowed in CHOICES.items():
-            value = getattr(self, name)
-            if value not in allowed:
-                raise ConfigError(f"sampler.{name}: expected one of {list(allowed)}, got {value!r}")
-        if self.cpu_block_trials < 0:
-            raise ConfigError(
-                "sampler.cpu_block_trials: expected 0 (no blocks) or a positive number "
-                f"of trials, got {self.cpu_block_trials}"
-            )
+    device: str = "auto"
+    precision: str = "float32"
+    scan: str = "auto"
+    init: str = "advi"
+    metric: str = "auto"
+    cpu_chunk_trials: int = 100_000
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> SamplerSettings:
-        return settings_from_mapping(cls, cfg, "sampler")
+    def from_config(cls, cfg: Mapping[str, Any] | None) -> SamplerSettings:
+        """From the config's ``sampler`` mapping, checked against its schema (a one-line
+        :class:`~cogfit.errors.ConfigError` naming the key); missing keys take the
+        schema's defaults."""
+        return settings_from_section(cls, "sampler", cfg)
 
 
 def fit(

@@ -21,23 +21,10 @@ from numpyro.distributions.transforms import biject_to
 from cogfit.likelihood import participant_log_lik
 from cogfit.links import get_link
 from cogfit.models.base import Array, BehaviouralModel, ParamSpec
+from cogfit.names import LOG_LIK_SITE, OBSERVED, site_names
 
 GROUP_PLATE = "group"
 PARTICIPANT_PLATE = "participant"
-#: deterministic site with each participant's log-likelihood: NUTS's collected draws
-#: carry it, so LOO/WAIC need no second pass (or compiled program) over the data
-LOG_LIK_SITE = "participant_log_lik"
-
-
-def site_names(param: str) -> dict[str, str]:
-    """Names of the sample sites one parameter creates (also the posterior variables)."""
-    return {
-        "mu": f"{param}_mu",
-        "sigma": f"{param}_sigma",
-        "offset": f"{param}_offset",
-        "theta": param,
-        "mu_natural": f"{param}_mu_natural",
-    }
 
 
 def _priors(spec: ParamSpec) -> tuple[dist.Distribution, dist.Distribution]:
@@ -91,16 +78,16 @@ def hierarchical_model(
     n_groups: int,
     n_options: int,
     scan: str = "sequential",
-    block: int = 0,
+    chunk: int = 0,
 ) -> None:
     """NumPyro model: hierarchical parameters for every spec, then the choice likelihood
-    (``scan``, ``block``: see :func:`cogfit.likelihood.participant_log_lik`)."""
+    (``scan``, ``chunk``: see :func:`cogfit.likelihood.participant_log_lik`)."""
     n_participants = choices.shape[0]
     group_index = jnp.asarray(group_index)
     params = {
         spec.name: hierarchical_param(spec, n_participants, group_index, n_groups)
         for spec in model.params
     }
-    loglik = participant_log_lik(model, params, choices, outcomes, mask, n_options, scan, block)
+    loglik = participant_log_lik(model, params, choices, outcomes, mask, n_options, scan, chunk)
     numpyro.deterministic(LOG_LIK_SITE, loglik)
-    numpyro.factor("choice", loglik.sum())
+    numpyro.factor(OBSERVED, loglik.sum())

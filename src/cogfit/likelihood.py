@@ -99,30 +99,30 @@ def participant_log_lik(
     mask: Array,
     n_options: int,
     scan: str = "sequential",
-    block: int = 0,
+    chunk: int = 0,
 ) -> Array:
     """Summed log-likelihood of each participant's choices, shape [P].
 
-    ``block`` > 0 (sequential scan): participants run in blocks of that many, one block
-    after another (see :func:`_blocked_log_lik`). With many participants at once the
+    ``chunk`` > 0 (sequential scan): participants run in chunks of that many, one chunk
+    after another (see :func:`_chunked_log_lik`). With many participants at once the
     loop's working set outgrows the CPU's caches and the gradient slows several-fold; a
-    block's stays in them (docs/performance.md).
+    chunk's stays in them (docs/performance.md).
     """
     n_p = jnp.shape(choices)[0]
-    if block <= 0 or n_p <= block or scan != "sequential":
+    if chunk <= 0 or n_p <= chunk or scan != "sequential":
         return trial_log_probs(model, params, choices, outcomes, mask, n_options, scan).sum(-1)
-    return _blocked_log_lik(model, n_options, block)(dict(params), choices, outcomes, mask)
+    return _chunked_log_lik(model, n_options, chunk)(dict(params), choices, outcomes, mask)
 
 
-def _blocked_log_lik(model: BehaviouralModel, n_options: int, block: int) -> Any:
-    """``(params, choices, outcomes, mask) -> [P]`` in blocks of ``block`` participants,
-    with a derivative rule that needs one pass over the blocks.
+def _chunked_log_lik(model: BehaviouralModel, n_options: int, chunk: int) -> Any:
+    """``(params, choices, outcomes, mask) -> [P]`` in chunks of ``chunk`` participants,
+    with a derivative rule that needs one pass over the chunks.
 
     A participant's log-likelihood depends on that participant's parameters only, so its
-    derivatives are one number per participant and parameter. Each block's pass returns
-    its values and those partials together (forward and backward pass of one block while
+    derivatives are one number per participant and parameter. Each chunk's pass returns
+    its values and those partials together (forward and backward pass of one chunk while
     it is in cache), and a tangent or cotangent is then an elementwise product: one pass
-    over the loop, where reverse mode through the blocks under ``jax.checkpoint`` would
+    over the loop, where reverse mode through the chunks under ``jax.checkpoint`` would
     run it twice. No derivatives with respect to the data (choices, outcomes, mask): they
     are observations.
     """
@@ -130,11 +130,11 @@ def _blocked_log_lik(model: BehaviouralModel, n_options: int, block: int) -> Any
     def split(x: Array, pad: int, mode: str) -> Array:
         x = jnp.asarray(x)
         x = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1), mode=mode)
-        return x.reshape((-1, block) + x.shape[1:])
+        return x.reshape((-1, chunk) + x.shape[1:])
 
-    def blocks(params: dict[str, Array], choices: Array, outcomes: Array, mask: Array) -> tuple:
+    def chunks(params: dict[str, Array], choices: Array, outcomes: Array, mask: Array) -> tuple:
         n_p = jnp.shape(choices)[0]
-        pad = -n_p % block
+        pad = -n_p % chunk
         # padding participants repeat the last one's parameters (valid values) and have
         # no trials (mask False), so they add 0
         return n_p, (
@@ -144,25 +144,25 @@ def _blocked_log_lik(model: BehaviouralModel, n_options: int, block: int) -> Any
             split(mask, pad, "constant"),
         )
 
-    def block_log_lik(x: tuple) -> Array:
+    def chunk_log_lik(x: tuple) -> Array:
         p, c, o, m = x
         return trial_log_probs(model, p, c, o, m, n_options).sum(-1)
 
     def with_partials(x: tuple) -> tuple[Array, dict[str, Array]]:
         p, c, o, m = x
-        values, pullback = jax.vjp(lambda q: block_log_lik((q, c, o, m)), p)
+        values, pullback = jax.vjp(lambda q: chunk_log_lik((q, c, o, m)), p)
         (partials,) = pullback(jnp.ones_like(values))  # separable: d ll_i / d p_i
         return values, partials
 
     @jax.custom_jvp
     def log_lik(params: dict[str, Array], choices: Array, outcomes: Array, mask: Array) -> Array:
-        n_p, xs = blocks(params, choices, outcomes, mask)
-        return jax.lax.map(block_log_lik, xs).reshape(-1)[:n_p]
+        n_p, xs = chunks(params, choices, outcomes, mask)
+        return jax.lax.map(chunk_log_lik, xs).reshape(-1)[:n_p]
 
     @log_lik.defjvp
     def log_lik_jvp(primals: tuple, tangents: tuple) -> tuple[Array, Array]:
         params = primals[0]
-        n_p, xs = blocks(*primals)
+        n_p, xs = chunks(*primals)
         values, partials = jax.lax.map(with_partials, xs)
         values = values.reshape(-1)[:n_p]
         tangent = sum(partials[k].reshape(-1)[:n_p] * tangents[0][k] for k in sorted(params))

@@ -39,7 +39,7 @@ DUAL_AVERAGING_FIELDS = ("x_t", "x_avg", "g_avg", "t", "prox_center")
 
 @contextlib.contextmanager
 def start_metric(kernel: Any, inverse_mass_matrix: Any) -> Iterator[None]:
-    """Within the block, ``kernel.init`` starts the chains with ``inverse_mass_matrix``
+    """Within the ``with`` statement, ``kernel.init`` starts the chains with ``inverse_mass_matrix``
     (NumPyro's form; None: the kernel's own); the kernel's own is restored after.
 
     The kernel reads its start metric from a private attribute when ``init`` runs, so a
@@ -77,7 +77,7 @@ def with_adapt_state(state: Any, adapt: Any) -> Any:
 
 
 def mass_matrix_factors(inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(inverse metric, metric square root, its inverse) of a dense block, as NumPyro's
+    """(inverse metric, metric square root, its inverse) of a dense mass block, as NumPyro's
     ``_initialize_mass_matrix`` computes them inside its programs (``sqrt_inv``: the
     transposed Cholesky factor of the reversed matrix, lower triangular; ``sqrt``: its
     inverse), computed here on the host so changing the metric compiles nothing."""
@@ -100,20 +100,23 @@ def restarted_dual_averaging(adapt: Any) -> tuple:
     )
 
 
-def with_dense_metric(adapt: Any, blocks: Mapping[tuple[str, ...], np.ndarray], chains: int) -> Any:
+def with_dense_metric(
+    adapt: Any, mass_blocks: Mapping[tuple[str, ...], np.ndarray], chains: int
+) -> Any:
     """``adapt`` (chains stacked on a leading axis) with the dense inverse metric
-    ``blocks`` (one matrix per block of sites named in ``dense_mass``; other blocks keep
-    theirs, as do sites in no block) and step-size adaptation restarted from the current
-    step size, as NumPyro does when its own windows change the metric. Host arrays."""
+    ``mass_blocks`` (one matrix per mass block of sites named in ``dense_mass``; other mass
+    blocks keep theirs, as do sites in no mass block) and step-size adaptation restarted
+    from the current step size, as NumPyro does when its own windows change the metric.
+    Host arrays."""
     inverse, sqrt, sqrt_inv = (
         dict(adapt.inverse_mass_matrix),
         dict(adapt.mass_matrix_sqrt),
         dict(adapt.mass_matrix_sqrt_inv),
     )
-    for block, matrix in blocks.items():  # cast to the state's precision when placed
+    for sites, matrix in mass_blocks.items():  # cast to the state's precision when placed
         m, m_sqrt, m_sqrt_inv = mass_matrix_factors(np.asarray(matrix, np.float64))
         for out, value in ((inverse, m), (sqrt, m_sqrt), (sqrt_inv, m_sqrt_inv)):
-            out[block] = np.broadcast_to(value, (chains, *value.shape))
+            out[sites] = np.broadcast_to(value, (chains, *value.shape))
     return adapt._replace(
         inverse_mass_matrix=inverse,
         mass_matrix_sqrt=sqrt,

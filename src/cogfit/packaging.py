@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cogfit.data import TaskData, data_hash
+from cogfit.names import (
+    LEVELS,
+    LOG_LIK_SITE,
+    OBSERVED,
+    PARAMETERS_ATTR,
+    parameters_text,
+    site_names,
+)
 
 if TYPE_CHECKING:
     from cogfit.fit import SamplerSettings
@@ -30,15 +38,13 @@ def to_inference_data(
     """Package draws, sample stats, log-likelihood, data and provenance as InferenceData."""
     import arviz as az
 
-    from cogfit.hierarchical import LOG_LIK_SITE
-
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     log_lik = samples.pop(LOG_LIK_SITE)  # [chains, draws, P], computed with each draw
     extra = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
     idata = az.from_dict(
         posterior=samples,
         sample_stats=sample_stats(extra),
-        observed_data={"choice": np.where(data.mask, data.choices, -1).astype(np.int32)},
+        observed_data={OBSERVED: np.where(data.mask, data.choices, -1).astype(np.int32)},
         constant_data={
             "outcome": data.outcomes,
             "mask": data.mask,
@@ -51,19 +57,19 @@ def to_inference_data(
         },
         dims={
             **posterior_dims(model),
-            "choice": ["participant", "trial"],
+            OBSERVED: ["participant", "trial"],
             "outcome": ["participant", "trial"],
             "mask": ["participant", "trial"],
             "group_index": ["participant"],
         },
     )
-    # "choice" is per participant in log_likelihood but per trial in observed_data, so the
-    # log-likelihood group gets its own dims.
+    # the observed variable is per participant in log_likelihood but per trial in
+    # observed_data, so the log-likelihood group gets its own dims.
     idata.extend(
         az.from_dict(
-            log_likelihood={"choice": log_lik},
+            log_likelihood={OBSERVED: log_lik},
             coords={"participant": list(data.participants)},
-            dims={"choice": ["participant"]},
+            dims={OBSERVED: ["participant"]},
         )
     )
     attrs = provenance(model, data, settings, timings, dataset)
@@ -74,16 +80,11 @@ def to_inference_data(
 
 def posterior_dims(model: BehaviouralModel) -> dict[str, list[str]]:
     """The dimension of every posterior variable: per group or per participant."""
-    from cogfit.hierarchical import site_names
-
-    dims: dict[str, list[str]] = {}
-    for name in model.param_names:
-        sites = site_names(name)
-        for key in ("mu", "sigma", "mu_natural"):
-            dims[sites[key]] = ["group"]
-        for key in ("offset", "theta"):
-            dims[sites[key]] = ["participant"]
-    return dims
+    return {
+        variable: [LEVELS[role]]
+        for name in model.param_names
+        for role, variable in site_names(name).items()
+    }
 
 
 def sample_stats(extra: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -119,7 +120,7 @@ def provenance(
     return {
         "model": model.name,
         "dataset": dataset,
-        "parameters": ",".join(model.param_names),
+        PARAMETERS_ATTR: parameters_text(model.param_names),
         "priors": json.dumps([asdict(p) for p in model.params]),
         "n_options": data.n_options,
         "cogfit_version": cogfit.__version__,

@@ -34,6 +34,7 @@ from matplotlib.lines import Line2D
 from cogfit import __version__
 from cogfit.errors import CogfitError, ConfigError
 from cogfit.io import write_text
+from cogfit.names import LEVELS, site_name
 from cogfit.schema import subschema
 from cogfit.settings import settings_from_section
 
@@ -189,7 +190,7 @@ class _Dataset:
 
 
 def _require_files(datasets: Sequence[DatasetResults]) -> None:
-    """Name every missing input at once instead of failing on the first deep in a reader."""
+    """Name every missing input at once rather than failing on the first deep in a reader."""
     paths = [d.participants for d in datasets] + [
         p for d in datasets for m in d.models for p in m.paths()
     ]
@@ -289,7 +290,7 @@ def _table(
 
 
 def _cell(text: str) -> str:
-    """A table cell, escaped; a long one (a 5,000-character id) wraps instead of widening."""
+    """A table cell, escaped; a long one (a 5,000-character id) wraps rather than widening."""
     return f'<td class="long">{_e(text)}</td>' if len(text) > LONG_CELL else f"<td>{_e(text)}</td>"
 
 
@@ -410,17 +411,21 @@ def _parameters(summary: pd.DataFrame) -> list[str]:
 
 def _group_estimates(summary: pd.DataFrame) -> pd.DataFrame:
     """Group means on the natural scale: the numbers most readers came for."""
-    rows = summary[summary["variable"] == summary["parameter"] + "_mu_natural"]
+    rows = summary[_is_role(summary, "mu_natural")]
     return rows.assign(label=rows["group"].astype(str))
 
 
 def _participant_estimates(summary: pd.DataFrame, groups: Mapping[str, str]) -> pd.DataFrame:
     """Participant values on the natural scale (not the offsets), with each one's group."""
-    rows = summary[
-        (summary["variable"] == summary["parameter"]) & (summary["level"] == "participant")
-    ]
+    rows = summary[_is_role(summary, "theta") & (summary["level"] == LEVELS["theta"])]
     ids = rows["participant"].astype(str)
     return rows.assign(participant=ids, label=ids, group=ids.map(groups).fillna("?"))
+
+
+def _is_role(summary: pd.DataFrame, role: str) -> pd.Series:
+    """Which summary rows are their parameter's ``role`` variable (:mod:`cogfit.names`)."""
+    names = [site_name(str(p), role) for p in summary["parameter"]]
+    return summary["variable"] == pd.Series(names, index=summary.index, dtype=object)
 
 
 def _by_parameter(rows: pd.DataFrame, parameters: Sequence[str]) -> dict[str, pd.DataFrame]:

@@ -1,9 +1,9 @@
-"""Where and how a fit runs: XLA flags, device, precision, chain method, scan, blocks.
+"""Where and how a fit runs: XLA flags, device, precision, chain method, scan, chunks.
 
 Everything here is decided before the first draw and changes only speed, never the
 model: the XLA options cogfit starts JAX with, the device and floating-point precision,
 how chains share the device(s), which likelihood scan runs and whether the likelihood
-runs in participant blocks. Measurements behind the choices: docs/performance.md.
+runs in participant chunks. Measurements behind the choices: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("cogfit.runtime")
 DEVICES = ("auto", "cpu", "gpu")
-PRECISIONS = ("float32", "float64")
-#: on the CPU, data of more than this many likelihood blocks' worth of trials run in blocks
-BLOCKS_FROM = 4
+#: on the CPU, data of more than this many participant chunks' worth of trials run in chunks
+CHUNKS_FROM = 4
 
 # XLA CPU options cogfit runs with unless XLA_FLAGS already sets them. Copy insertion with
 # region analysis drops the per-iteration copies of loop-carried buffers that XLA otherwise
@@ -41,7 +40,7 @@ XLA_CPU_DEFAULTS = {"xla_cpu_copy_insertion_use_region_analysis": "true"}
 #   from its runtime; XLA's default leaves out the likelihood's scan and NUTS' trajectory
 #   loop. Draws are bit-identical.
 # - The legacy fusion emitters (not XLA:CPU's newer MLIR-based ones) compile a NUTS
-#   program faster, with bit-identical draws (with participant blocks rounding differs, so
+#   program faster, with bit-identical draws (with participant chunks rounding differs, so
 #   draws part ways); the associative scan's CPU gradient is slower with them, but it is
 #   never ``auto``'s choice on a CPU.
 # Keys starting with ``xla_`` are read by XLA itself (never passed to LLVM), and an unknown
@@ -138,35 +137,35 @@ def resolve_scan(requested: str, platform: str, model: BehaviouralModel) -> str:
     return "associative" if platform == "gpu" and model.linear is not None else "sequential"
 
 
-def participant_block(
+def participant_chunk(
     settings: SamplerSettings, platform: str, n_participants: int, n_trials: int
 ) -> int:
-    """Participants per likelihood block (0: all at once; see
+    """Participants per likelihood chunk (0: all at once; see
     :func:`cogfit.likelihood.participant_log_lik`).
 
-    CPU only (on a GPU blocks would run one after another and idle the device), sequential
+    CPU only (on a GPU chunks would run one after another and idle the device), sequential
     scan only (``auto`` is sequential on the CPU), and only for data of more than
-    ``BLOCKS_FROM`` blocks: blocks pay once one loop's working set no longer fits the
+    ``CHUNKS_FROM`` chunks: chunks pay once one loop's working set no longer fits the
     CPU's caches, and below that take as long as one loop.
     """
-    block_trials = settings.cpu_block_trials
-    if platform != "cpu" or block_trials <= 0 or settings.scan == "associative":
+    chunk_trials = settings.cpu_chunk_trials
+    if platform != "cpu" or chunk_trials <= 0 or settings.scan == "associative":
         return 0
-    if n_participants * n_trials <= BLOCKS_FROM * block_trials:
+    if n_participants * n_trials <= CHUNKS_FROM * chunk_trials:
         return 0
-    return max(1, block_trials // n_trials)
+    return max(1, chunk_trials // n_trials)
 
 
 @dataclass(frozen=True)
 class Runtime:
     """Where a fit's chains run and how: the platform and device, the chain method,
-    the likelihood scan and participants per likelihood block (0: none)."""
+    the likelihood scan and participants per likelihood chunk (0: none)."""
 
     platform: str
     device: Any
     method: str
     scan: str
-    block: int
+    chunk: int
 
 
 def resolve_runtime(
@@ -190,11 +189,11 @@ def resolve_runtime(
     scan = resolve_scan(settings.scan, platform, model)
     if settings.scan == "auto":
         log.info("likelihood: %s scan (sampler.scan: auto)", scan)
-    block = participant_block(settings, platform, data.n_participants, data.n_trials)
-    if block:
+    chunk = participant_chunk(settings, platform, data.n_participants, data.n_trials)
+    if chunk:
         log.info(
-            "likelihood in blocks of %d participants (sampler.cpu_block_trials: %d)",
-            block,
-            settings.cpu_block_trials,
+            "likelihood in chunks of %d participants (sampler.cpu_chunk_trials: %d)",
+            chunk,
+            settings.cpu_chunk_trials,
         )
-    return Runtime(platform, device, method, scan, block)
+    return Runtime(platform, device, method, scan, chunk)

@@ -3,7 +3,7 @@
 All phases are executions of one compiled program (:class:`cogfit.segments.Chains`).
 The programs are built for the start's shapes and compile while the ADVI start
 (:mod:`cogfit.warmstart`) is computed. A diagonal metric is adapted by NumPyro. A dense
-or block metric (:func:`cogfit.metric.plan_metric`) is set on the host: the chains start
+or mass-blocks metric (:func:`cogfit.metric.plan_metric`) is set on the host: the chains start
 with the ADVI scales (or the identity) in a dense-shaped metric NumPyro does not adapt; a
 diagonal estimate from the second quarter of the first phase replaces it halfway, the
 dense estimate from the second half follows at its end, and the last ``dense_warmup``
@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cogfit.metric import MetricPlan, block_coordinates, block_draws, plan_metric, warmup_windows
+from cogfit.metric import (
+    MetricPlan,
+    mass_block_coordinates,
+    mass_block_draws,
+    plan_metric,
+    warmup_windows,
+)
 from cogfit.runtime import Runtime, precision, resolve_runtime
 
 if TYPE_CHECKING:
@@ -29,7 +35,7 @@ if TYPE_CHECKING:
     from cogfit.segments import Chains, SegmentedRun
 
 LOG = logging.getLogger("cogfit.sampling")
-#: parallel CPU chains with participant blocks run in executions of this many iterations
+#: parallel CPU chains with participant chunks run in executions of this many iterations
 #: (see :mod:`cogfit.segments`)
 SEGMENT_ITERATIONS = 100
 #: the kernel state's fields collected with every draw (read by :mod:`cogfit.packaging`)
@@ -88,7 +94,7 @@ def model_args(
         data.n_groups,
         data.n_options,
         runtime.scan,
-        runtime.block,
+        runtime.chunk,
     )
 
 
@@ -120,8 +126,8 @@ def log_schedule(settings: SamplerSettings, plan: MetricPlan, log: logging.Logge
         "adaptation; %d draws",
         first,
         plan.kind,
-        len(plan.blocks),
-        plan.block_dim,
+        len(plan.mass_blocks),
+        plan.mass_block_dim,
         quarter,
         half,
         plan.kind,
@@ -133,7 +139,7 @@ def log_schedule(settings: SamplerSettings, plan: MetricPlan, log: logging.Logge
 
 
 def nuts_options(settings: SamplerSettings, plan: MetricPlan) -> dict[str, Any]:
-    """Keyword arguments of NumPyro's ``NUTS``: a dense or block metric is dense-shaped
+    """Keyword arguments of NumPyro's ``NUTS``: a dense or mass-blocks metric is dense-shaped
     and set on the host (:meth:`cogfit.segments.Chains.set_metric`), not adapted."""
     from numpyro.infer import init_to_uniform
 
@@ -143,9 +149,9 @@ def nuts_options(settings: SamplerSettings, plan: MetricPlan) -> dict[str, Any]:
         "init_strategy": init_to_uniform(radius=1.0),
     }
     if plan.kind != "diag":
-        nuts["dense_mass"] = list(plan.blocks)
+        nuts["dense_mass"] = list(plan.mass_blocks)
         nuts["adapt_mass_matrix"] = False
-        nuts["inverse_mass_matrix"] = {b: np.eye(plan.block_dim) for b in plan.blocks}
+        nuts["inverse_mass_matrix"] = {b: np.eye(plan.mass_block_dim) for b in plan.mass_blocks}
     return nuts
 
 
@@ -169,18 +175,18 @@ def start_shapes(settings: SamplerSettings, plan: MetricPlan, point: dict[str, A
     init_params = {k: jax.ShapeDtypeStruct((settings.chains, *v), dtype) for k, v in shapes.items()}
     metric: Any = jax.ShapeDtypeStruct((dim,), dtype)
     if plan.kind != "diag":
-        square = jax.ShapeDtypeStruct((plan.block_dim, plan.block_dim), dtype)
-        metric = dict.fromkeys(plan.blocks, square)
+        square = jax.ShapeDtypeStruct((plan.mass_block_dim, plan.mass_block_dim), dtype)
+        metric = dict.fromkeys(plan.mass_blocks, square)
     return init_params, metric
 
 
 def execution_length(settings: SamplerSettings, plan: MetricPlan, runtime: Runtime) -> int:
     """The most iterations one execution runs: ``SEGMENT_ITERATIONS`` for parallel CPU
-    chains with participant blocks (see :mod:`cogfit.segments`), else the longest
+    chains with participant chunks (see :mod:`cogfit.segments`), else the longest
     collected phase."""
     _, half, first = warmup_windows(settings.warmup, plan)
     longest = settings.samples if plan.kind == "diag" else max(settings.samples, first - half)
-    return SEGMENT_ITERATIONS if runtime.block and runtime.method == "parallel" else longest
+    return SEGMENT_ITERATIONS if runtime.chunk and runtime.method == "parallel" else longest
 
 
 def build_chains(
@@ -224,8 +230,8 @@ def advi_start_values(
     log: logging.Logger,
 ) -> tuple[dict[str, np.ndarray], Any]:
     """(start values, start metric) from a short ADVI fit; where it fails, what NumPyro's
-    ``init_to_uniform(radius=1)`` draws and a unit metric. A dense or block metric starts
-    as the diagonal of the ADVI scales."""
+    ``init_to_uniform(radius=1)`` draws and a unit metric. A dense or mass-blocks
+    metric starts as the diagonal of the ADVI scales."""
     import jax
 
     from cogfit.hierarchical import hierarchical_model
@@ -241,14 +247,14 @@ def advi_start_values(
         diag = np.asarray(start.inverse_mass_matrix)
     if plan.kind == "diag":
         return init_params, diag
-    coords = block_coordinates(shapes, plan.blocks)
+    coords = mass_block_coordinates(shapes, plan.mass_blocks)
     return init_params, {b: np.diag(diag[i]) for b, i in coords.items()}
 
 
 def warm_up_and_sample(
     chains: Chains, settings: SamplerSettings, plan: MetricPlan, log: logging.Logger
 ) -> SegmentedRun:
-    """Warm the chains up (estimating a dense or block metric on the way) and sample."""
+    """Warm the chains up (estimating a dense or mass-blocks metric on the way) and sample."""
     if plan.kind == "diag":
         return chains.advance((settings.warmup, False), (settings.samples, True))
     estimate_dense_metric(chains, settings, plan, log)
@@ -259,7 +265,7 @@ def estimate_dense_metric(
     chains: Chains, settings: SamplerSettings, plan: MetricPlan, log: logging.Logger
 ) -> None:
     """The first part of warm-up (:func:`cogfit.metric.warmup_windows`): a diagonal
-    metric from the draws of iterations quarter-half, then the dense blocks from those
+    metric from the draws of iterations quarter-half, then the dense mass blocks from those
     of half-first, each set on the chains when estimated."""
     from cogfit.warmstart import diagonal_metric, spiked_covariance
 
@@ -267,13 +273,16 @@ def estimate_dense_metric(
     if half - quarter >= 2:  # a variance needs two draws per chain
         kept = chains.advance((quarter, False), (half - quarter, True)).unconstrained
         chains.set_metric(
-            {b: diagonal_metric(block_draws(kept, b), settings.chains) for b in plan.blocks}
+            {
+                b: diagonal_metric(mass_block_draws(kept, b), settings.chains)
+                for b in plan.mass_blocks
+            }
         )
     else:
         chains.advance((half, False))
     kept = chains.advance((first - half, True)).unconstrained
     chains.set_metric(
-        {b: spiked_covariance(block_draws(kept, b), settings.chains) for b in plan.blocks}
+        {b: spiked_covariance(mass_block_draws(kept, b), settings.chains) for b in plan.mass_blocks}
     )
     log.info("%s metric set from %d draws per chain", plan.kind, first - half)
 

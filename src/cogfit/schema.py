@@ -75,6 +75,15 @@ _NOUNS = {
     "null": "null",
 }
 _PLURALS = {"integer": "integers", "number": "numbers", "string": "strings", "object": "mappings"}
+#: Config keys that were renamed (old key path -> new key path) and enum words that were
+#: renamed ((key path, old word) -> new word): an old spelling fails, naming the new one,
+#: before the schema's errors (the schema knows only the new spellings).
+RENAMED_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("sampler", "cpu_block_trials"): ("sampler", "cpu_chunk_trials"),
+}
+RENAMED_WORDS: dict[tuple[tuple[str, ...], str], str] = {
+    (("sampler", "metric"), "block"): "mass_blocks",
+}
 
 
 @dataclass(frozen=True)
@@ -102,12 +111,15 @@ def validate_config(config: dict[str, Any], schema_path: str | PathLike[str]) ->
 def _check(instance: object, validator: Any, prefix: tuple[Any, ...]) -> None:
     """Validate ``instance`` (filling defaults into it), which sits at key path ``prefix``;
     raise the one-line :class:`ConfigError` of its most relevant problem."""
+    renamed = list(_renamed(instance, prefix))
     problems = list(_non_text_keys(instance, prefix))
     if not problems:  # key paths below are text: the schema's keywords may match them
         for error in validator.iter_errors(instance):
             problems.extend(_describe(error, prefix))
-    if problems:
+    if problems or renamed:
+        old = {p.path for p in renamed}  # the schema's errors about them say less
         problems = sorted(dict.fromkeys(problems), key=_Problem.sort_key)  # stable sort
+        problems = renamed + [p for p in problems if p.path not in old]
         more = len(problems) - 1
         suffix = f" (and {more} more config error{'s' * (more > 1)})" if more else ""
         raise ConfigError(problems[0].line() + suffix)
@@ -178,6 +190,31 @@ def section_defaults(section: KeyPath) -> dict[str, Any]:
     for _ in _root_validator().evolve(schema=subschema(section)).iter_errors(filled):
         pass  # an empty section may lack required keys: only the filling counts here
     return filled
+
+
+def _renamed(instance: object, prefix: tuple[Any, ...]) -> Iterator[_Problem]:
+    """Old spellings (:data:`RENAMED_KEYS`, :data:`RENAMED_WORDS`) in ``instance``, the
+    part of a config at key path ``prefix``."""
+    for old, new in RENAMED_KEYS.items():
+        parent = _at(instance, prefix, old[:-1])
+        if isinstance(parent, Mapping) and old[-1] in parent:
+            yield _Problem(old, "renamed", f"renamed to {_key_path(new)}")
+    for (path, word), new_word in RENAMED_WORDS.items():
+        value = _at(instance, prefix, path)
+        if isinstance(value, str) and value == word:
+            yield _Problem(path, "renamed", f"{word!r} was renamed to {new_word!r}")
+
+
+def _at(instance: object, prefix: tuple[Any, ...], path: tuple[str, ...]) -> object:
+    """The value at key path ``path`` of a config whose part at ``prefix`` is ``instance``
+    (None where there is none)."""
+    if path[: len(prefix)] != prefix:
+        return None
+    for key in path[len(prefix) :]:
+        if not isinstance(instance, Mapping):
+            return None
+        instance = instance.get(key)
+    return instance
 
 
 def _non_text_keys(node: object, path: tuple[Any, ...]) -> Iterator[_Problem]:

@@ -9,8 +9,8 @@ between executions (:meth:`Chains.set_metric`).
 
 Why executions of bounded length: when several CPU devices execute at once (one chain
 each), XLA's runtime keeps a little host memory for every loop run inside a program until
-that program's execution ends; with participant blocks every gradient runs two loops per
-block, so a long fit in one execution would hold memory that grows with every iteration.
+that program's execution ends; with participant chunks every gradient runs two loops per
+chunk, so a long fit in one execution would hold memory that grows with every iteration.
 Executions of at most ``length`` iterations give it back each time (docs/performance.md).
 
 The draws are those of one ``MCMC.run``: chains start as it starts them (same key split,
@@ -72,8 +72,8 @@ class Chains:
     single chain), as NumPyro's ``chain_method``. ``warmup``: the warm-up length NumPyro's
     adaptation schedule is built for. ``init_params``: unconstrained start values with a
     leading chain axis, or None for the kernel's own initialisation. ``inverse_mass_matrix``:
-    the metric the chains start with (NumPyro's form: a vector, or one matrix per block of
-    ``dense_mass``), or None for the kernel's own. ``length``: the most iterations one
+    the metric the chains start with (NumPyro's form: a vector, or one matrix per mass block
+    of ``dense_mass``), or None for the kernel's own. ``length``: the most iterations one
     execution runs (and collects). ``unconstrained``: also collect the values NUTS moves
     in (what a metric estimate reads).
 
@@ -253,15 +253,15 @@ class Chains:
         extra = dict(zip(self.fields[1:], rows["extra"], strict=True))
         return SegmentedRun(rows["samples"], extra, rows.get("unconstrained"))
 
-    def set_metric(self, blocks: Mapping[tuple[str, ...], np.ndarray]) -> None:
-        """Give every chain the dense inverse metric ``blocks`` (one matrix per block of
-        sites named in NumPyro's ``dense_mass``; other blocks keep theirs) and restart
-        step-size adaptation from the current step size, as NumPyro does when its own
-        windows change the metric."""
+    def set_metric(self, mass_blocks: Mapping[tuple[str, ...], np.ndarray]) -> None:
+        """Give every chain the dense inverse metric ``mass_blocks`` (one matrix per mass
+        block of sites named in NumPyro's ``dense_mass``; other mass blocks keep theirs)
+        and restart step-size adaptation from the current step size, as NumPyro does when
+        its own windows change the metric."""
         import jax
 
         adapt = numpyro_adapter.adapt_state(self.state)
-        new = numpyro_adapter.with_dense_metric(adapt, blocks, self.chains)
+        new = numpyro_adapter.with_dense_metric(adapt, mass_blocks, self.chains)
         # placed as the values they replace: host arrays would be a new signature for
         # the program (a second compilation), though of the same shapes and types
         placed = jax.tree.map(_placed_as, adapt, new)

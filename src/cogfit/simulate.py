@@ -18,7 +18,9 @@ import numpy as np
 
 from cogfit.data import TaskData
 
-# model name -> the parameters it takes (each an array of shape [P])
+#: model name -> the parameters it takes (each an array of shape [P]): the registry's
+#: ``param_names`` (a test keeps them equal), written out because :mod:`cogfit.models`
+#: imports JAX, which this simulator must not depend on
 MODEL_PARAMS: dict[str, tuple[str, ...]] = {
     "rw": ("alpha", "beta"),
     "rw_dual": ("alpha_pos", "alpha_neg", "beta"),

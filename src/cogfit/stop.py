@@ -1,7 +1,7 @@
 """Stopping on SIGTERM or SIGINT: promptly, without temporary files, never with status 0.
 
 ``scancel`` and a cluster's time limit send SIGTERM (SIGKILL follows after SLURM's
-KillWait, often 30 s); Ctrl-C sends SIGINT. Python runs a signal handler only in the main
+KillWait, often half a minute); Ctrl-C sends SIGINT. Python runs a signal handler only in the main
 thread and only between bytecodes, so while the main thread waits for a compiled XLA
 execution the handler waits too. :func:`install` therefore also has the signal wake a
 watcher thread (through :func:`signal.set_wakeup_fd`), which marks the stop at once. The

@@ -10,7 +10,7 @@ draw of that Gaussian with the scale doubled (over-dispersed, so R-hat can still
 chains that disagree) and NUTS starts from the inverse metric scale**2, not the
 identity. Warm-up then adapts as usual; the draws still come only from NUTS. The same
 idea as PyMC's ``init="advi+adapt_diag"``; also the helpers that estimate a dense or
-block metric from warm-up draws (:mod:`cogfit.sampling`).
+mass-blocks metric from warm-up draws (:mod:`cogfit.sampling`).
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def chain_centred(draws: np.ndarray, chains: int) -> tuple[np.ndarray, np.ndarra
 def diagonal_metric(draws: np.ndarray, chains: int) -> np.ndarray:
     """Per-coordinate variance of draws ``[chains * n, D]`` (each chain centred on its
     mean), shrunk towards 1e-3 for few draws as Stan's and NumPyro's windowed
-    adaptation do; as a diagonal matrix for a dense block."""
+    adaptation do; as a diagonal matrix for a dense mass block."""
     n = len(draws)
     _, var = chain_centred(draws, chains)
     return np.diag((n / (n + 5.0)) * var + 1e-3 * (5.0 / (n + 5.0)))

@@ -1,0 +1,66 @@
+"""The names of a fit's variables: the contract between the fit, diagnose and report stages.
+
+Each behavioural parameter ``p`` becomes five posterior variables, one per *role*: its
+group mean ``p_mu`` and sd ``p_sigma`` (unconstrained scale), its standard-normal
+participant offsets ``p_offset``, the participant values ``p`` and the group means on the
+natural scale ``p_mu_natural``. Every stage asks this module for the names; none builds
+or parses them itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+#: a parameter's roles and the level each varies by (the variable's dimension)
+LEVELS: Mapping[str, str] = {
+    "mu": "group",
+    "sigma": "group",
+    "offset": "participant",
+    "theta": "participant",
+    "mu_natural": "group",
+}
+#: deterministic site with each participant's log-likelihood: NUTS's collected draws
+#: carry it, so LOO/WAIC need no second pass (or compiled program) over the data
+LOG_LIK_SITE = "participant_log_lik"
+#: the observed choices: the likelihood's factor, and the variable of the InferenceData's
+#: ``observed_data`` (per trial) and ``log_likelihood`` (per participant) groups
+OBSERVED = "choice"
+#: the posterior attribute that lists the model's parameters, comma-separated
+PARAMETERS_ATTR = "parameters"
+
+
+def site_name(param: str, role: str) -> str:
+    """The variable of ``param`` in ``role`` (a key of :data:`LEVELS`)."""
+    if role not in LEVELS:
+        raise KeyError(f"no role {role!r}; roles: {list(LEVELS)}")
+    return param if role == "theta" else f"{param}_{role}"
+
+
+def site_names(param: str) -> dict[str, str]:
+    """Role -> variable name of every site one parameter creates (the posterior variables)."""
+    return {role: site_name(param, role) for role in LEVELS}
+
+
+def variable_roles(parameters: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Variable name -> (parameter, role) for every site of ``parameters``: names read back
+    by looking them up, never by cutting suffixes. A participant variable (``alpha_mu`` of
+    a parameter named so) wins over another parameter's site of the same name."""
+    roles: dict[str, tuple[str, str]] = {}
+    params = list(parameters)
+    for param in params:
+        for role, name in site_names(param).items():
+            roles.setdefault(name, (param, role))
+    for param in params:
+        roles[param] = (param, "theta")
+    return roles
+
+
+def parameters_text(parameters: Iterable[str]) -> str:
+    """The :data:`PARAMETERS_ATTR` value of ``parameters``."""
+    return ",".join(parameters)
+
+
+def recorded_parameters(attrs: Mapping[str, object]) -> list[str]:
+    """The parameters a posterior's attributes record (empty: none recorded)."""
+    text = str(attrs.get(PARAMETERS_ATTR, ""))
+    return [p.strip() for p in text.split(",") if p.strip()]
