@@ -16,11 +16,13 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/diagnostics.smk"
+include: "workflow/rules/analysis.smk"
 include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         all_diagnostics(),
+        all_contrasts(),
         f"{RESULTS}/report/index.html",
     default_target: True

@@ -600,12 +600,12 @@ def test_configfile_replaces_example_config_and_config_overrides_it(tmp_path: Pa
     (work / "user.yaml").write_text(yaml.safe_dump(user, sort_keys=False))
 
     out = snakemake(work, "-n", "--configfile", "user.yaml").stdout
-    assert jobs_planned(out) == {"clean": 1, "fit": 1, "diagnose": 1, "report": 1}
+    assert jobs_planned(out) == {"clean": 1, "fit": 1, "diagnose": 1, "contrasts": 1, "report": 1}
     assert "res_mine/mine/rw/posterior.nc" in out
     assert "example" not in out.replace("data/example/", "")
 
     out = snakemake(work, "-n", "--config", "results=elsewhere").stdout
-    assert jobs_planned(out) == {"clean": 1, "fit": 2, "diagnose": 2, "report": 1}
+    assert jobs_planned(out) == {"clean": 1, "fit": 2, "diagnose": 2, "contrasts": 2, "report": 1}
     for model in ("rw", "rw_dual"):
         assert f"elsewhere/example/{model}/posterior.nc" in out
     assert "mine" not in out

@@ -168,3 +168,16 @@ def test_bad_config_fails_before_any_job(tmp_path: Path, mutate, expected: str) 
     assert sum(expected in line for line in lines) == 1, lines
     assert len(lines) <= 3, lines
     assert not (work / "results").exists()
+
+
+@pytest.mark.parametrize("model", ["rw", "rw_dual"])
+def test_contrasts_artifact(pipeline: Path, model: str) -> None:
+    fit = pipeline / "results" / "example" / model
+    table = pd.read_parquet(fit / "contrasts.parquet")
+    posterior = az.from_netcdf(fit / "posterior.nc").posterior
+    params = posterior.attrs["parameters"].split(",")
+    assert len(table) == len(params) * 2  # one pair of groups, two scales
+    row = table[(table["parameter"] == params[0]) & (table["scale"] == "natural")].iloc[0]
+    values = posterior[f"{params[0]}_mu_natural"]
+    diff = values.sel(group=row["group_a"]) - values.sel(group=row["group_b"])
+    assert row["mean"] == pytest.approx(float(diff.mean()), rel=1e-6)

@@ -14,8 +14,8 @@ from cogfit.models import REGISTRY
 
 
 def check_config(config: Mapping[str, Any]) -> None:
-    """Fail before any job starts on unknown models, prior overrides that match nothing or
-    two cogfit columns read from one raw column."""
+    """Fail before any job starts on unknown models, prior overrides that match nothing,
+    two cogfit columns read from one raw column, or contrasts of what is not fitted."""
     scan = config.get("sampler", {}).get("scan", "auto")
     for name, ds in config["datasets"].items():
         check_columns(ds.get("columns") or {}, name)
@@ -45,6 +45,26 @@ def check_config(config: Mapping[str, Any]) -> None:
                     get_link(spec.link, spec.upper)
                 except ConfigError as err:
                     raise ConfigError(f"datasets.{name}.priors.{spec.name}: {err}") from None
+    _check_contrasts(config)
+
+
+def _check_contrasts(config: Mapping[str, Any]) -> None:
+    """Contrast pairs name datasets of the config, ROPEs parameters of a fitted model."""
+    contrasts = config.get("contrasts") or {}
+    for name in contrasts.get("pairs") or {}:
+        if name not in config["datasets"]:
+            raise ConfigError(
+                f"config key contrasts.pairs.{name}: no dataset {name!r}; "
+                f"datasets: {sorted(config['datasets'])}"
+            )
+    fitted = {m for ds in config["datasets"].values() for m in ds["models"]}
+    params = {p for m in fitted for p in REGISTRY[m].param_names}
+    for param in contrasts.get("rope") or {}:
+        if param not in params:
+            raise ConfigError(
+                f"config key contrasts.rope.{param}: not a parameter of a fitted model; "
+                f"parameters: {sorted(params)}"
+            )
 
 
 #: Modules whose code decides what a fit computes (not how it is reported).

@@ -38,6 +38,10 @@ def all_diagnostics():
     return [f"{RESULTS}/{d}/{m}/diagnostics.parquet" for d, m in fits()]
 
 
+def all_contrasts():
+    return [f"{RESULTS}/{d}/{m}/contrasts.parquet" for d, m in fits()]
+
+
 def fit_gpus():
     """Fit jobs ask for a GPU unless the config pins them to the CPU."""
     return 0 if config["sampler"]["device"] == "cpu" else 1
