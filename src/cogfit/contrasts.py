@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import arviz as az
 import numpy as np
 import pandas as pd
 
@@ -59,16 +60,6 @@ def group_pairs(groups: Sequence[str], pairs: Sequence[Sequence[str]] = ()) -> l
     return [tuple(p) for p in pairs]
 
 
-def hdi(draws: np.ndarray, prob: float) -> tuple[float, float]:
-    """The narrowest interval holding ``prob`` of the draws (ArviZ's definition)."""
-    ordered = np.sort(np.asarray(draws, dtype=float).ravel())
-    n = ordered.size
-    inside = int(np.floor(prob * n))
-    widths = ordered[inside:] - ordered[: n - inside]
-    low = int(np.argmin(widths))
-    return float(ordered[low]), float(ordered[low + inside])
-
-
 def contrast_rows(
     posterior: Any,
     hdi_prob: float,
@@ -88,7 +79,7 @@ def contrast_rows(
     ):
         values = posterior[site_name(param, role)]
         diff = (values.sel(group=a) - values.sel(group=b)).values.ravel()
-        low, high = hdi(diff, hdi_prob)
+        low, high = (float(x) for x in az.hdi(diff, hdi_prob=hdi_prob))
         width = rope.get(param) if scale == "natural" else None
         rows.append(
             {
@@ -120,8 +111,6 @@ def run_contrasts(
 ) -> pd.DataFrame:
     """Read a fit's posterior, contrast its groups and write the table atomically (empty,
     with its columns, when the data have one group)."""
-    import arviz as az
-
     posterior = az.from_netcdf(str(posterior_path)).posterior
     table = contrast_rows(posterior, hdi_prob, pairs, rope)
     if table.empty:
