@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from cogfit.config import check_config
-from cogfit.schema import REFERENCE_COMMAND, reference_markdown, validate_config
+from cogfit.config_reference import REFERENCE_COMMAND, reference_markdown
+from cogfit.schema import validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
@@ -20,7 +21,7 @@ REFERENCE = ROOT / "config/README.md"
 def test_committed_reference_is_the_generated_one() -> None:
     """The command named in the file's first line writes exactly the committed file."""
     generated = subprocess.run(
-        [sys.executable, "-m", "cogfit.schema", str(SCHEMA.relative_to(ROOT))],
+        [sys.executable, "-m", "cogfit.config_reference", str(SCHEMA.relative_to(ROOT))],
         cwd=ROOT,
         capture_output=True,
         check=True,

@@ -6,10 +6,8 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
-import json
 import math
 import re
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -58,7 +56,7 @@ def _fill_defaults(validator_class: type) -> type:
 
 _Validator = _fill_defaults(Draft202012Validator)
 #: libyaml's loader where PyYAML has it (faster than the pure-Python one)
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: Keys shown bare in a key path; others are quoted, so a path is always one line.
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # fullmatch: no "\n" at the end
@@ -74,7 +72,14 @@ _NOUNS = {
     "object": "a mapping",
     "null": "null",
 }
-_PLURALS = {"integer": "integers", "number": "numbers", "string": "strings", "object": "mappings"}
+PLURALS = {"integer": "integers", "number": "numbers", "string": "strings", "object": "mappings"}
+#: JSON Schema's numeric bounds and how messages and the config reference write them
+BOUND_WORDS = (
+    ("minimum", ">="),
+    ("exclusiveMinimum", ">"),
+    ("maximum", "<="),
+    ("exclusiveMaximum", "<"),
+)
 #: Config keys that were renamed (old key path -> new key path) and enum words that were
 #: renamed ((key path, old word) -> new word): an old spelling fails, naming the new one,
 #: before the schema's errors (the schema knows only the new spellings).
@@ -104,7 +109,7 @@ def validate_config(config: dict[str, Any], schema_path: str | PathLike[str]) ->
     """Check ``config`` against the schema and fill in its defaults (in place); on failure
     raise :class:`ConfigError` with one line naming the key path, the value and what the
     schema allows (the most relevant error, and how many more there are)."""
-    schema = yaml.load(Path(schema_path).read_text(), Loader=_YAML_LOADER)
+    schema = yaml.load(Path(schema_path).read_text(), Loader=YAML_LOADER)
     _check(config, _Validator(schema), ())
 
 
@@ -145,7 +150,7 @@ def _root_validator() -> Any:
             f"cannot read the config schema {SCHEMA_PATH} ({e.strerror or e}); cogfit checks "
             "settings against the workflow's schema, so it runs from a cogfit checkout"
         ) from None
-    return _Validator(yaml.load(text, Loader=_YAML_LOADER))
+    return _Validator(yaml.load(text, Loader=YAML_LOADER))
 
 
 def _keys_of(section: KeyPath) -> tuple[str, ...]:
@@ -327,16 +332,7 @@ def _expect(schema: Mapping[str, Any], bare: bool = False) -> str:
     if "const" in schema:
         return repr(schema["const"])
     parts = [] if bare else [_type_noun(schema)]
-    bounds = [
-        f"{op} {schema[kw]}"
-        for kw, op in (
-            ("minimum", ">="),
-            ("exclusiveMinimum", ">"),
-            ("maximum", "<="),
-            ("exclusiveMaximum", "<"),
-        )
-        if kw in schema
-    ]
+    bounds = [f"{op} {schema[kw]}" for kw, op in BOUND_WORDS if kw in schema]
     if bounds:
         parts.append(" and ".join(bounds))
     for key, words in (("minLength", "at least"), ("maxLength", "at most")):
@@ -349,7 +345,7 @@ def _expect(schema: Mapping[str, Any], bare: bool = False) -> str:
         parts.append(f"of at least {schema['minItems']}")
     items = schema.get("items")
     if isinstance(items, Mapping) and isinstance(items.get("type"), str):
-        plural = _PLURALS.get(items["type"], f"{items['type']} values")
+        plural = PLURALS.get(items["type"], f"{items['type']} values")
         if "minItems" in schema and schema["minItems"] == 1:
             plural = _NOUNS.get(items["type"], items["type"]).split(" ", 1)[-1]
         parts.append(plural if "minItems" in schema else f"of {plural}")
@@ -359,208 +355,3 @@ def _expect(schema: Mapping[str, Any], bare: bool = False) -> str:
         n = schema["minProperties"]
         parts.append(f"with at least {n} entr{'ies' if n != 1 else 'y'}")
     return " ".join(parts)
-
-
-# --------------------------------------------------------------------------- reference
-
-#: The command that writes config/README.md from the schema (named in its first line).
-REFERENCE_COMMAND = "python -m cogfit.schema workflow/schemas/config.schema.yaml > config/README.md"
-#: What config/README.md says before the key tables: how to configure (the Snakemake
-#: workflow catalog shows this file as the workflow's configuration instructions).
-REFERENCE_INTRO = """\
-# Configuring cogfit
-
-cogfit reads one YAML config file. `config/config.yaml` is a complete example that fits the
-example data in `data/example/`. To fit your own data:
-
-1. Copy the example (`cp config/config.yaml config/mystudy.yaml`) or edit it in place.
-2. Under `datasets:`, add a section per dataset. Its name becomes the `{dataset}` part of
-   the output paths (`results/{dataset}/...`). Give its `path` (a `.csv`, `.tsv` or
-   `.parquet` file with one row per trial), the `columns` mapping from cogfit's column
-   names to yours, `n_options`, `choice_base`, any `missing_codes`, the `exclude` rules and
-   the `models` to fit. The [README](../README.md#data-format-and-column-mapping)
-   describes the data format and the checks the cleaning step makes.
-3. Run `snakemake --cores all --configfile config/mystudy.yaml` (plain
-   `snakemake --cores all` uses `config/config.yaml`). A file named with `--configfile`
-   replaces `config/config.yaml`: only its datasets are fitted, and the keys it leaves out
-   take the defaults below. `--config key=value` overrides single keys on top of either.
-
-Snakemake checks the config against `workflow/schemas/config.schema.yaml` before any job
-starts. An unknown key, a value of the wrong type or out of range, an unknown model or a
-prior for a parameter none of the dataset's models has stops it with one line naming the
-key's path, for example
-`config key sampler.chians: unknown key; allowed keys: chains, ... (did you mean 'chains'?)`.
-
-The smallest dataset section names the file, the four required columns and the models
-(every other key takes its default):
-
-```yaml
-datasets:
-  mystudy:
-    path: data/mystudy/trials.csv
-    columns: {participant: subject, trial: trial_no, choice: response, outcome: reward}
-    choice_base: 1
-    models: [rw]
-```
-
-Changing a `report` option reruns only the report; changing `sampler` settings or
-`priors` reruns the fits. How the sampler settings act is explained in
-[docs/sampler.md](../docs/sampler.md).
-"""
-#: Placeholders for the names a mapping's entries take (``datasets.<dataset>.path``).
-_ENTRY_NAMES = {"datasets": "dataset", "priors": "parameter"}
-#: The default column of a key without a default, by whether the key is required.
-_UNSET = {True: "*required*", False: "*unset*"}
-_HEADER = "| key | type | default | allowed values | meaning |"
-
-
-def reference_markdown(schema: Mapping[str, Any]) -> str:
-    """config/README.md for ``schema``: how to configure, then every key with its type,
-    default, allowed values and meaning, one table per top-level section."""
-    lines = [
-        f"Generated by `{REFERENCE_COMMAND}` from the schema; do not edit.",
-        "",
-        REFERENCE_INTRO,
-        "## Every key",
-        "",
-        "Keys with a default may be left out; *required* keys must be given, and *unset* keys",
-        "are optional and have no value unless given.",
-    ]
-    required = set(schema.get("required", ()))
-    for key, sub in schema.get("properties", {}).items():
-        rows = list(_keys(key, sub, key in required))
-        if sub.get("type") == "object":  # the section's own line is its text, not a row
-            text, rows = _section_text(key, sub, key in required), rows[1:]
-        else:
-            text = _one_line(sub.get("description", ""))
-        lines += ["", f"### `{key}`", "", text, "", _HEADER, "|---|---|---|---|---|"]
-        lines += [_row(path, s, req) for path, s, req in rows]
-    return "\n".join(lines) + "\n"
-
-
-def _keys(
-    path: str, schema: Mapping[str, Any], required: bool
-) -> Iterator[tuple[str, Mapping[str, Any], bool]]:
-    """(key path, subschema, required) for ``schema`` and every key below it; the entries
-    of a mapping with free names (datasets, priors) under a ``<placeholder>``."""
-    yield path, schema, required
-    needed = set(schema.get("required", ()))
-    for key, sub in schema.get("properties", {}).items():
-        yield from _keys(f"{path}.{key}", sub, key in needed)
-    extra = schema.get("additionalProperties")
-    if isinstance(extra, Mapping) and "properties" in extra:
-        entry = f"{path}.<{_ENTRY_NAMES.get(path.rsplit('.', 1)[-1], 'name')}>"
-        needed = set(extra.get("required", ()))
-        for key, sub in extra["properties"].items():
-            yield from _keys(f"{entry}.{key}", sub, key in needed)
-
-
-def _section_text(key: str, schema: Mapping[str, Any], required: bool) -> str:
-    """A top-level section's description, with what its table does not show: whether it
-    is required, its default, and what the entries of a mapping with free names are."""
-    parts = [_one_line(schema.get("description", ""))]
-    if required:
-        parts.append("Required.")
-    elif "default" in schema:
-        parts.append(f"Default {_code(schema['default'])}: every key below at its default.")
-    entry, name = schema.get("additionalProperties"), _ENTRY_NAMES.get(key)
-    if name and isinstance(entry, Mapping):
-        count = schema.get("minProperties")
-        if count:
-            parts.append(f"It needs at least {count} entr{'y' if count == 1 else 'ies'}.")
-        parts.append(f"Each entry `{key}.<{name}>` is a mapping of the keys below.")
-        pattern = schema.get("propertyNames", {}).get("pattern")
-        if pattern:
-            parts.append(f"A {name} name must match `{pattern}`.")
-        if entry.get("required"):
-            needed = ", ".join(f"`{k}`" for k in entry["required"])
-            parts.append(f"Required in each: {needed}.")
-    return " ".join(parts)
-
-
-def _row(path: str, schema: Mapping[str, Any], required: bool) -> str:
-    """One table row: key, type, default, allowed values, meaning."""
-    default = _code(schema["default"]) if "default" in schema else _UNSET[required]
-    cells = [
-        f"`{path}`",
-        _type_words(schema),
-        default,
-        _allowed(schema),
-        _one_line(schema.get("description", "")),
-    ]
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-
-
-def _type_words(schema: Mapping[str, Any]) -> str:
-    """The key's type in words: ``integer``, ``list of strings``, ``mapping``."""
-    kind = schema.get("type")
-    if kind == "array":
-        items = schema.get("items", {}).get("type")
-        return f"list of {_PLURALS.get(items, items)}" if items else "list"
-    if kind == "object":
-        return "mapping"
-    return str(kind) if kind else "string"
-
-
-def _allowed(schema: Mapping[str, Any]) -> str:
-    """The values ``schema`` allows, for a reader: ``csv``, ``tsv``; ``>= 1``."""
-    if "enum" in schema:
-        return ", ".join(_code(v) for v in schema["enum"])
-    if "const" in schema:
-        return _code(schema["const"])
-    for key in ("anyOf", "oneOf"):
-        if isinstance(schema.get(key), list):
-            rest = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf", "default")}
-            return " or ".join(_allowed({**rest, **branch}) for branch in schema[key])
-    parts = []
-    for keyword, op in (
-        ("minimum", ">="),
-        ("exclusiveMinimum", ">"),
-        ("maximum", "<="),
-        ("exclusiveMaximum", "<"),
-    ):
-        if keyword in schema:
-            parts.append(f"{op} {schema[keyword]}")
-    if schema.get("maxLength") == 1:
-        parts.append("one character")
-    elif schema.get("minLength") == 1:
-        parts.append("not empty")
-    if "pattern" in schema:
-        parts.append(f"matching `{schema['pattern']}`")
-    if "minItems" in schema:
-        parts.append(f"at least {schema['minItems']} item{'s' * (schema['minItems'] != 1)}")
-    if schema.get("uniqueItems"):
-        parts.append("no repeats")
-    if "minProperties" in schema:
-        n = schema["minProperties"]
-        parts.append(f"at least {n} entr{'y' if n == 1 else 'ies'}")
-    if schema.get("additionalProperties") is False and "properties" in schema:
-        parts.append("only the keys below")
-    return ", ".join(parts) or "any"
-
-
-def _code(value: object) -> str:
-    """A value as YAML writes it, in a code span: ``auto``, ``[]``, ``true``, ``1.0``."""
-    text = value if isinstance(value, str) else json.dumps(value)
-    return f"`{text}`"
-
-
-def _one_line(text: str) -> str:
-    """``text`` with its line breaks and runs of spaces as single spaces."""
-    return " ".join(str(text).split())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m cogfit.schema SCHEMA``: print the config reference (config/README.md)."""
-    args = sys.argv[1:] if argv is None else list(argv)
-    if len(args) != 1:
-        print(f"usage: {REFERENCE_COMMAND}", file=sys.stderr)
-        return 2
-    schema = yaml.load(Path(args[0]).read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-    sys.stdout.buffer.write(reference_markdown(schema).encode("utf-8"))
-    sys.stdout.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
