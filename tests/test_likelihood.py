@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cogfit.errors import ConfigError
-from cogfit.likelihood import participant_log_lik, trial_log_probs
+from cogfit.likelihood import participant_log_lik, trial_log_probs, trial_outputs
 from cogfit.models import REGISTRY
 
 
@@ -43,6 +43,30 @@ def reference_delta_rule(
             values[c] += (alpha_pos[p] if delta >= 0 else alpha_neg[p]) * delta
             last = c
     return out
+
+
+def reference_policy(
+    choices: np.ndarray,
+    outcomes: np.ndarray,
+    mask: np.ndarray,
+    n_options: int,
+    alpha: np.ndarray,
+    beta: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """rw: log p of every option and the values before each trial, along the observed
+    history (Rescorla & Wagner 1972 with a softmax)."""
+    n_p, n_t = choices.shape
+    logp, values = np.zeros((n_p, n_t, n_options)), np.zeros((n_p, n_t, n_options))
+    for p in range(n_p):
+        v = np.zeros(n_options)
+        for t in range(n_t):
+            values[p, t] = v
+            z = beta[p] * v - (beta[p] * v).max()
+            logp[p, t] = z - np.log(np.exp(z).sum())
+            if mask[p, t]:
+                c = int(choices[p, t])
+                v[c] += alpha[p] * (outcomes[p, t] - v[c])
+    return logp, values
 
 
 def reference(model: str, params: dict[str, np.ndarray], *data) -> np.ndarray:  # noqa: ANN002
@@ -261,3 +285,29 @@ def test_fit_log_likelihood_matches_numpy_loop_at_the_draws(model: str) -> None:
         }
         expected = reference(model, params, data.choices, data.outcomes, data.mask, 3)
         np.testing.assert_allclose(got[d], expected.sum(axis=1), rtol=2e-4, atol=2e-3)
+
+
+@pytest.mark.parametrize("n_options", [2, 4])
+def test_trial_outputs_match_numpy_loop(n_options: int) -> None:
+    """Every option's probability and the latents, along the observed history."""
+    rng = np.random.default_rng(n_options)
+    n_p, n_t = 5, 30
+    choices = rng.integers(0, n_options, (n_p, n_t))
+    outcomes = rng.normal(0.5, 1.0, (n_p, n_t)).round(2)
+    mask = rng.random((n_p, n_t)) > 0.2
+    params = random_params("rw", n_p, rng)
+    logp, values = reference_policy(choices, outcomes, mask, n_options, **params)
+    got = trial_outputs(
+        REGISTRY["rw"],
+        {k: np.asarray(v, np.float32) for k, v in params.items()},
+        choices.astype(np.int32),
+        outcomes.astype(np.float32),
+        mask,
+        n_options,
+    )
+    assert set(got) == {"log_probs", *REGISTRY["rw"].latent_names}
+    np.testing.assert_allclose(got["log_probs"], logp, rtol=2e-4, atol=2e-4)
+    np.testing.assert_allclose(got["value"], values, rtol=2e-4, atol=2e-4)
+    chosen = np.take_along_axis(values, choices[..., None], -1)[..., 0]
+    np.testing.assert_allclose(got["value_chosen"], chosen, rtol=2e-4, atol=2e-4)
+    np.testing.assert_allclose(got["prediction_error"], outcomes - chosen, rtol=2e-4, atol=2e-4)

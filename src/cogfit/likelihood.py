@@ -55,6 +55,36 @@ def trial_log_probs(
     return emit(before, params, trials).T
 
 
+def trial_outputs(
+    model: BehaviouralModel,
+    params: Mapping[str, Array],
+    choices: Array,
+    outcomes: Array,
+    mask: Array,
+    n_options: int,
+) -> dict[str, Array]:
+    """Per trial, given each participant's observed history: ``log_probs`` [P, T, K] (the
+    normalised log-probability of every option) and the model's latents ([P, T] or
+    [P, T, K] each, named by ``model.latent_names``), all on the state before the trial.
+
+    Masked trials keep what the model returns there; callers mask them.
+    """
+    params = dict(params)
+    trials = (jnp.asarray(choices).T, jnp.asarray(outcomes).T, jnp.asarray(mask).T)
+
+    def one(state, p, trial):  # noqa: ANN001, ANN202
+        out = {"log_probs": model.policy(state, p, trial), **model.latents(state, p, trial)}
+        return model.update(state, p, trial), out
+
+    step = jax.vmap(one)
+
+    def body(state, trial):  # noqa: ANN001, ANN202
+        return step(state, params, trial)
+
+    _, out = jax.lax.scan(body, _initial_states(model, params, n_options), trials)
+    return {k: jnp.moveaxis(v, 0, 1) for k, v in out.items()}  # [T, P, ...] -> [P, T, ...]
+
+
 def _initial_states(model: BehaviouralModel, params: dict[str, Array], n_options: int) -> Any:
     """Every participant's state before the first trial (leaves [P, ...])."""
     return jax.vmap(lambda p: model.init(p, n_options))(params)

@@ -1,4 +1,4 @@
-"""What a behavioural model is: parameter specs plus a pure per-trial step function."""
+"""What a behavioural model is: parameter specs plus pure per-trial functions."""
 
 from __future__ import annotations
 
@@ -73,15 +73,22 @@ class LinearForm:
 
 @dataclass(frozen=True)
 class BehaviouralModel:
-    """A model = parameter specs + ``init``, ``update`` and ``emit`` for ONE participant.
+    """A model = parameter specs + ``init``, ``update``, ``logits`` and ``latents`` for ONE
+    participant.
 
     ``init(params, n_options) -> state`` is the state before the first trial;
-    ``update(state, params, trial) -> state`` learns from one trial; ``emit(state, params,
-    trial) -> logp`` scores the trial's choice given the state before it. All are pure JAX
-    functions on scalars. The sequential scan calls both per trial (:meth:`step`); the
-    associative scan finds every state from ``update``'s affine form and then scores all
-    trials at once with ``emit``. ``update`` must leave the state unchanged and ``emit``
-    return 0 when ``valid`` is False (a missed or padding trial).
+    ``update(state, params, trial) -> state`` learns from one trial; ``logits(state,
+    params, trial) -> [K]`` are the choice rule's log-probabilities of every option up to
+    a constant, given the state before the trial (a softmax's logits, or any model's log
+    probabilities); ``latents(state, params, trial) -> {name: scalar or [K]}`` are the
+    trial-wise quantities a model-based analysis regresses on (values, prediction error),
+    named in ``latent_names``. All are pure JAX functions on scalars. ``update`` must leave
+    the state unchanged when ``valid`` is False (a missed or padding trial).
+
+    The sequential scan calls :meth:`step` per trial; the associative scan finds every
+    state from ``update``'s affine form and then scores all trials at once with
+    :meth:`emit`. The choice probabilities (:meth:`policy`) feed posterior predictive
+    checks and regressors.
     """
 
     name: str
@@ -89,8 +96,19 @@ class BehaviouralModel:
     params: tuple[ParamSpec, ...]
     init: Callable[[Params, int], State]
     update: Callable[[State, Params, Trial], State]
-    emit: Callable[[State, Params, Trial], Array]
+    logits: Callable[[State, Params, Trial], Array]
+    latents: Callable[[State, Params, Trial], Mapping[str, Array]]
+    latent_names: tuple[str, ...]
     linear: LinearForm | None = None
+
+    def emit(self, state: State, params: Params, trial: Trial) -> Array:
+        """log p(the trial's choice) given the state before it; 0 on a masked trial."""
+        choice, _, valid = trial
+        return jnp.where(valid, softmax_logp(self.logits(state, params, trial), choice), 0.0)
+
+    def policy(self, state: State, params: Params, trial: Trial) -> Array:
+        """Normalised log-probabilities of every option [K] given the state before the trial."""
+        return jax.nn.log_softmax(self.logits(state, params, trial))
 
     def step(self, state: State, params: Params, trial: Trial) -> tuple[State, Array]:
         """One trial: score the choice, then learn from its outcome."""
@@ -108,9 +126,9 @@ class BehaviouralModel:
         return dataclasses.replace(self, params=specs)
 
     def spec_hash(self) -> str:
-        """Hash of the parameter specs and the init/update/emit code: changes with the model."""
+        """Hash of the parameter specs and the step functions' code: changes with the model."""
         h = hashlib.sha256(repr(self.params).encode())
-        for fn in (self.init, self.update, self.emit):
+        for fn in (self.init, self.update, self.logits, self.latents):
             try:
                 h.update(inspect.getsource(getattr(fn, "func", fn)).encode())
             except (OSError, TypeError):

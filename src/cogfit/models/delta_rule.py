@@ -21,7 +21,6 @@ from cogfit.models.base import (
     Params,
     ParamSpec,
     Trial,
-    softmax_logp,
 )
 
 # alpha_pos, alpha_neg (the same array for one rate), beta, kappa (None: no perseveration)
@@ -36,13 +35,20 @@ def delta_rule_init(kp: KernelParams, n_options: int) -> DeltaState:
     return jnp.zeros(n_options), last
 
 
-def delta_rule_emit(state: DeltaState, kp: KernelParams, trial: Trial) -> Array:
-    """log p(choice) under softmax(beta * V + kappa * last); 0 on a masked trial."""
+def delta_rule_logits(state: DeltaState, kp: KernelParams, trial: Trial) -> Array:
+    """The softmax's logits ``beta * V + kappa * last`` of every option."""
     values, last = state
     _, _, beta, kappa = kp
-    choice, _, valid = trial
-    logits = beta * values if kappa is None else beta * values + kappa * last
-    return jnp.where(valid, softmax_logp(logits, choice), 0.0)
+    return beta * values if kappa is None else beta * values + kappa * last
+
+
+def delta_rule_latents(state: DeltaState, kp: KernelParams, trial: Trial) -> dict[str, Array]:
+    """Every option's value before the trial, the chosen one's, and the prediction error
+    ``outcome - V[choice]`` the update learns from."""
+    values, _ = state
+    choice, outcome, _ = trial
+    chosen = jnp.sum(jnp.where(jnp.arange(values.shape[-1]) == choice, values, 0.0))
+    return {"value": values, "value_chosen": chosen, "prediction_error": outcome - chosen}
 
 
 def delta_rule_update(state: DeltaState, kp: KernelParams, trial: Trial) -> DeltaState:
@@ -96,15 +102,21 @@ def _delta_rule_model(
     def update(state: DeltaState, p: Params, trial: Trial) -> DeltaState:
         return delta_rule_update(state, to_kernel(p), trial)
 
-    def emit(state: DeltaState, p: Params, trial: Trial) -> Array:
-        return delta_rule_emit(state, to_kernel(p), trial)
+    def logits(state: DeltaState, p: Params, trial: Trial) -> Array:
+        return delta_rule_logits(state, to_kernel(p), trial)
+
+    def latents(state: DeltaState, p: Params, trial: Trial) -> dict[str, Array]:
+        return delta_rule_latents(state, to_kernel(p), trial)
 
     linear = None
     if one_rate:
         linear = LinearForm(lambda p, trial, k: delta_rule_coefficients(to_kernel(p), trial, k))
-    return BehaviouralModel(name, description, params, init, update, emit, linear)
+    return BehaviouralModel(
+        name, description, params, init, update, logits, latents, LATENT_NAMES, linear
+    )
 
 
+LATENT_NAMES = ("value", "value_chosen", "prediction_error")
 ALPHA = ParamSpec("alpha", "probit", description="learning rate (0-1)")
 ALPHA_POS = ParamSpec("alpha_pos", "probit", description="learning rate after positive PE")
 ALPHA_NEG = ParamSpec("alpha_neg", "probit", description="learning rate after negative PE")
