@@ -758,21 +758,36 @@ def _sort_trials(spec: CleaningSpec, df: pd.DataFrame, log: logging.Logger) -> p
 # --------------------------------------------------------------------------- summary
 
 
+def best_options(trials: pd.DataFrame) -> pd.MultiIndex:
+    """The best options as ``(participant[, block], choice)`` pairs, from valid trials.
+
+    The best option is the one with the highest mean observed outcome *when chosen by that
+    participant*, within each block when the table has a ``block`` column, else over the
+    whole session; ties are all best, and an option a participant never chose is never best.
+    """
+    valid = trials[~trials["missed"]]
+    keys = best_keys(valid)
+    means = valid.groupby([*keys, "choice"])["outcome"].mean()
+    top = means.groupby(level=keys).transform("max")
+    return means.index[means == top]
+
+
+def best_keys(trials: pd.DataFrame) -> list[str]:
+    """The columns the best option is judged within: participant, and block if there is one."""
+    return ["participant", "block"] if "block" in trials.columns else ["participant"]
+
+
 def p_best(trials: pd.DataFrame) -> pd.Series:
     """Per participant: fraction of valid choices that picked the best-looking option.
 
-    The best option is the one with the highest mean observed outcome *when chosen by that
-    participant*, within each block when a block column is mapped (so a reversal schedule
-    split into blocks is judged per block), else over the whole session; ties all count as
-    best. A cheap data-quality signal (near 1/K suggests random responding), not a model
-    quantity. NaN when a participant has no valid trials.
+    The best option is :func:`best_options`' (judged per block when a block column is
+    mapped, so a reversal schedule split into blocks is judged per block). A cheap
+    data-quality signal (near 1/K suggests random responding), not a model quantity. NaN
+    when a participant has no valid trials.
     """
     valid = trials[~trials["missed"]]
-    keys = ["participant", "block"] if "block" in valid.columns else ["participant"]
-    means = valid.groupby([*keys, "choice"])["outcome"].mean()
-    top = means.groupby(level=keys).transform("max")
-    best = means.index[means == top]
-    picked_best = pd.MultiIndex.from_frame(valid[[*keys, "choice"]]).isin(best)
+    keys = best_keys(valid)
+    picked_best = pd.MultiIndex.from_frame(valid[[*keys, "choice"]]).isin(best_options(trials))
     rate = pd.Series(picked_best, index=valid["participant"].to_numpy()).groupby(level=0).mean()
     return rate.reindex(pd.unique(trials["participant"])).astype(float)
 

@@ -3,7 +3,8 @@
 Every analysis stage (model comparison, posterior predictive checks, regressors) starts
 here, so none needs the config's priors or the cleaned table to know what was fitted: the
 posterior's attributes record the model and the parameter specs used (priors included),
-and its observed and constant data hold the padded arrays.
+and its observed and constant data hold the padded arrays. Stages that report per raw
+trial place the cleaned table on those arrays with :func:`aligned_trials`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from cogfit.data import TaskData
+from cogfit.data import TRIAL_COLUMNS, TaskData
 from cogfit.errors import DataError
 from cogfit.models import BehaviouralModel, ParamSpec, get_model
 from cogfit.names import OBSERVED, recorded_parameters, site_name
+
+#: the columns :func:`aligned_trials` adds: the participant's row in the fit's arrays and
+#: the trial's column (its position among the participant's trials)
+ROW, COLUMN = "fit_row", "fit_column"
 
 
 @dataclass(frozen=True)
@@ -102,3 +108,83 @@ def group_draws(fit: Fit, keep: int = 0) -> dict[str, np.ndarray]:
 def participant_draws(fit: Fit, keep: int = 0) -> dict[str, np.ndarray]:
     """Each parameter's participant values on the natural scale, [chain, draw, participant]."""
     return thinned(fit, list(fit.model.param_names), keep)
+
+
+def read_trials(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The cleaned trial table, with the columns every analysis stage needs."""
+    trials = pd.read_parquet(path)
+    missing = [c for c in TRIAL_COLUMNS if c not in trials.columns]
+    if missing:
+        raise DataError(f"{path}: lacks column(s) {missing}; expected a cleaned trials table")
+    return trials
+
+
+def aligned_trials(data: TaskData, trials: pd.DataFrame, source: str = "trials") -> pd.DataFrame:
+    """The cleaned table sorted by participant then trial, with :data:`ROW` and
+    :data:`COLUMN` locating each row in the fit's padded arrays.
+
+    A participant's k-th trial is column k of its row. The table must be the one the fit
+    was made from: same participants and groups, and every trial valid or missed, with the
+    same choice and outcome, as the fit saw it (one :class:`DataError` line otherwise).
+    """
+    rows = trials.assign(participant=trials["participant"].astype(str))
+    rows = rows.sort_values(["participant", "trial"], kind="stable").reset_index(drop=True)
+    _check_participants(data, rows, source)
+    index = {p: i for i, p in enumerate(data.participants)}
+    rows[ROW] = rows["participant"].map(index).to_numpy(dtype=np.int64)
+    rows[COLUMN] = rows.groupby("participant", sort=False).cumcount().to_numpy(dtype=np.int64)
+    _check_trials(data, rows, source)
+    return rows
+
+
+def _check_participants(data: TaskData, rows: pd.DataFrame, source: str) -> None:
+    """Same participants, each in the same group, as the fit."""
+    table = set(rows["participant"])
+    fitted = set(data.participants)
+    if table != fitted:
+        extra, absent = sorted(table - fitted), sorted(fitted - table)
+        raise DataError(
+            f"{source}: participants differ from the fit's ({len(extra)} only in the table, "
+            f"e.g. {extra[:1]}; {len(absent)} only in the fit, e.g. {absent[:1]}); expected "
+            "the cleaned table the fit was made from"
+        )
+    fit_group = {
+        p: data.groups[g] for p, g in zip(data.participants, data.group_index, strict=True)
+    }
+    group = rows.groupby("participant", sort=False)["group"].first().astype(str)
+    for pid, label in group.items():
+        if label != fit_group[pid]:
+            raise DataError(
+                f"{source}: participant {pid!r} is in group {label!r} but the fit has them in "
+                f"{fit_group[pid]!r}; expected the cleaned table the fit was made from"
+            )
+
+
+def _check_trials(data: TaskData, rows: pd.DataFrame, source: str) -> None:
+    """Each participant's trials, valid or missed, choices and outcomes as the fit saw them."""
+    counts = rows.groupby("participant", sort=False).size()
+    longest = counts.idxmax()
+    if counts[longest] > data.n_trials:
+        raise DataError(
+            f"{source}: participant {longest!r} has {counts[longest]} trials but the fit has at "
+            f"most {data.n_trials}; expected the cleaned table the fit was made from"
+        )
+    r, c = rows[ROW].to_numpy(), rows[COLUMN].to_numpy()
+    valid = ~rows["missed"].to_numpy(dtype=bool)
+    mask = np.zeros_like(data.mask)
+    mask[r[valid], c[valid]] = True
+    choice = rows["choice"].to_numpy(dtype=float, na_value=np.nan)
+    outcome = rows["outcome"].to_numpy(dtype=float)
+    same = np.isclose(data.outcomes[r, c], outcome, rtol=1e-6, atol=1e-6)
+    same &= data.choices[r, c] == np.nan_to_num(choice, nan=-1)
+    wrong = (mask != data.mask).any(axis=1)
+    wrong[r[valid & ~same]] = True
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        pid = data.participants[i]
+        raise DataError(
+            f"{source}: participant {pid!r}'s trials differ from the fit's (the table has "
+            f"{int(mask[i].sum())} valid of {counts[pid]}, the fit {int(data.mask[i].sum())} "
+            "valid, or their choices or outcomes differ); expected the cleaned table the fit "
+            "was made from"
+        )
