@@ -1,0 +1,335 @@
+"""The marginal per-participant likelihood against Gauss-Hermite quadrature of the same
+integral (likelihoods written out in NumPy), its invariances, and the marginal.nc stage.
+
+Tolerances: the importance-sampling estimate of p has relative variance about
+1/ESS - 1/M (Kish's ESS of the normalised weights), so log p_hat has a standard error of
+about sqrt(1/ESS); each estimate must lie within 5 of them of the quadrature value, and
+their mean absolute error within 1.5 (a mean of many |N(0, se)| is 0.8 se).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import arviz as az
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.polynomial.hermite_e import hermegauss
+from scipy.special import logsumexp
+from scipy.stats import norm
+
+from cogfit.data import TaskData
+from cogfit.errors import ConfigError, DataError
+from cogfit.marginal import CompareSettings, marginal_log_lik, run_marginal
+from cogfit.models import get_model
+from cogfit.models.base import BehaviouralModel, ParamSpec
+from cogfit.schema import section_defaults
+from cogfit.simulate import choice_probabilities, simulate_bandit, update_values
+
+#: a choice bias: P(choice 1) = sigmoid(b), nothing learnt (the state is unused)
+BIAS = BehaviouralModel(
+    name="bias",
+    description="a fixed bias towards option 1",
+    params=(ParamSpec("b", "identity"),),
+    init=lambda p, k: jnp.zeros(()),
+    update=lambda state, p, trial: state,
+    logits=lambda state, p, trial: jnp.stack([jnp.zeros_like(p["b"]), p["b"]]),
+    latents=lambda state, p, trial: {},
+    latent_names=(),
+)
+
+
+def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and log weights of E[f(z)], z ~ N(0, 1), as sum(exp(log_w) * f(nodes))."""
+    nodes, weights = hermegauss(n)
+    keep = weights > 0
+    return nodes[keep], np.log(weights[keep]) - 0.5 * np.log(2 * np.pi)
+
+
+def bias_log_lik(b: np.ndarray, choices: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """log p(choices | b) for an array of b: n1 log sigmoid(b) + n0 log sigmoid(-b)."""
+    n1 = np.sum((choices == 1) & mask)
+    n0 = np.sum((choices == 0) & mask)
+    return -n1 * np.logaddexp(0.0, -b) - n0 * np.logaddexp(0.0, b)
+
+
+def bias_reference(data: TaskData, mu: np.ndarray, sigma: np.ndarray, n: int) -> np.ndarray:
+    """log ∫ p(y_i | mu + z sigma) N(z) dz [S, P] by n-node quadrature; mu, sigma [S, G]."""
+    nodes, log_w = gauss_hermite(n)
+    out = np.empty((mu.shape[0], data.n_participants))
+    for s in range(mu.shape[0]):
+        for i, g in enumerate(data.group_index):
+            b = mu[s, g] + sigma[s, g] * nodes
+            out[s, i] = logsumexp(log_w + bias_log_lik(b, data.choices[i], data.mask[i]))
+    return out
+
+
+def rw_log_lik(alpha: np.ndarray, beta: np.ndarray, data: TaskData, i: int) -> np.ndarray:
+    """log p(participant i's choices) at every (alpha, beta) pair [N], by the simulator's
+    update and choice rule (the NumPy implementation)."""
+    n = alpha.size
+    values, last = np.zeros((n, 2)), np.zeros((n, 2))
+    total = np.zeros(n)
+    for t in range(data.n_trials):
+        if not data.mask[i, t]:
+            continue
+        choice = np.full(n, data.choices[i, t])
+        probs = choice_probabilities(values, last, beta, np.zeros(n))
+        total += np.log(probs[np.arange(n), choice])
+        outcome, valid = np.full(n, data.outcomes[i, t]), np.ones(n, bool)
+        values = update_values(values, choice, outcome, valid, alpha, alpha)
+    return total
+
+
+def rw_reference(data: TaskData, draws: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """log ∫∫ p(y_i | alpha, beta) N(z) dz [S, P] on an n x n tensor Gauss-Hermite grid."""
+    nodes, log_w = gauss_hermite(n)
+    za, zb = (g.ravel() for g in np.meshgrid(nodes, nodes, indexing="ij"))
+    log_w2 = (log_w[:, None] + log_w[None, :]).ravel()
+    out = np.empty((draws["alpha_mu"].shape[0], data.n_participants))
+    for s in range(out.shape[0]):
+        for i, g in enumerate(data.group_index):
+            alpha = norm.cdf(draws["alpha_mu"][s, g] + draws["alpha_sigma"][s, g] * za)
+            beta = 20.0 * norm.cdf(draws["beta_mu"][s, g] + draws["beta_sigma"][s, g] * zb)
+            out[s, i] = logsumexp(log_w2 + rw_log_lik(alpha, beta, data, i))
+    return out
+
+
+def assert_within_is_error(estimate: np.ndarray, reference: np.ndarray, ess: np.ndarray) -> None:
+    """Every estimate within 5 standard errors sqrt(1/ESS), their mean within 1.5."""
+    se = np.sqrt(1.0 / ess)[None, :]
+    error = np.abs(estimate - reference)
+    assert (error <= 5 * se).all(), (error / se).max()
+    assert (error / se).mean() <= 1.5
+
+
+@pytest.fixture
+def bias_data() -> TaskData:
+    rng = np.random.default_rng(3)
+    choices = (rng.random((4, 12)) < [[0.2], [0.5], [0.8], [0.9]]).astype(np.int32)
+    mask = rng.random((4, 12)) > 0.2
+    return TaskData(
+        participants=("a", "b", "c", "d"),
+        groups=("g0", "g1"),
+        group_index=np.array([0, 1, 0, 1], np.int32),
+        choices=np.where(mask, choices, 0),
+        outcomes=np.zeros((4, 12)),
+        mask=mask,
+        n_options=2,
+    )
+
+
+@pytest.fixture
+def rw_data() -> TaskData:
+    """Three participants of rw, 10 trials, some missed, two groups."""
+    rng = np.random.default_rng(8)
+    params = {"alpha": np.array([0.2, 0.5, 0.7]), "beta": np.array([2.0, 5.0, 8.0])}
+    probs = np.tile([0.8, 0.2], (10, 1))
+    choices, outcomes, valid = simulate_bandit("rw", params, probs, rng, missing_prob=0.15)
+    return TaskData(
+        participants=("p0", "p1", "p2"),
+        groups=("g0", "g1"),
+        group_index=np.array([0, 1, 1], np.int32),
+        choices=np.where(valid, choices, 0).astype(np.int32),
+        outcomes=np.where(valid, outcomes, 0.0),
+        mask=valid,
+        n_options=2,
+    )
+
+
+RW_DRAWS = {
+    "alpha_mu": np.array([[-0.5, 0.2], [0.0, -1.0], [0.8, 0.3], [-0.2, 0.0], [0.3, 0.5]]),
+    "alpha_sigma": np.array([[0.5, 1.2], [0.2, 0.8], [1.0, 0.05], [0.6, 0.6], [0.3, 1.5]]),
+    "beta_mu": np.array([[-1.0, -0.5], [-0.8, 0.0], [-1.5, -1.0], [-0.6, -0.9], [0.2, -1.2]]),
+    "beta_sigma": np.array([[0.5, 0.3], [1.0, 0.1], [0.2, 0.9], [0.7, 0.4], [1.2, 0.5]]),
+}
+
+
+def test_one_parameter_model_matches_quadrature(
+    bias_data: TaskData, caplog: pytest.LogCaptureFixture
+) -> None:
+    mu = np.array([[0.5, -1.0], [0.0, 0.3], [1.2, -0.5]])
+    sigma = np.array([[0.3, 1.5], [2.0, 0.1], [0.8, 0.8]])
+    reference = bias_reference(bias_data, mu, sigma, 200)
+    assert np.allclose(reference, bias_reference(bias_data, mu, sigma, 300), atol=1e-9)
+    n_samples = 4000
+    with caplog.at_level(logging.INFO, logger="cogfit.marginal"):
+        log_lik, ess = marginal_log_lik(
+            BIAS, bias_data, {"b_mu": mu, "b_sigma": sigma}, n_samples, seed=0
+        )
+    assert log_lik.shape == (3, 4) and ess.shape == (4,)
+    assert ((ess > 0) & (ess <= n_samples)).all()
+    assert_within_is_error(log_lik, reference, ess)
+    assert "smallest importance-sampling ESS" in caplog.text
+
+
+def test_rw_matches_two_dimensional_quadrature(rw_data: TaskData) -> None:
+    # a large beta makes the choice rule steep, so the grid needs many nodes to converge
+    reference = rw_reference(rw_data, RW_DRAWS, 100)
+    assert np.allclose(reference, rw_reference(rw_data, RW_DRAWS, 140), atol=1e-4)
+    n_samples = 4000
+    log_lik, ess = marginal_log_lik(get_model("rw"), rw_data, RW_DRAWS, n_samples, seed=1)
+    assert ((ess > 0) & (ess <= n_samples)).all()
+    assert_within_is_error(log_lik, reference, ess)
+
+
+def test_masked_trials_add_nothing(rw_data: TaskData) -> None:
+    """Three masked trials with arbitrary choices and outcomes inserted change nothing."""
+    at = [0, 4, rw_data.n_trials]
+
+    def widen(x: np.ndarray, fill: object) -> np.ndarray:
+        return np.insert(x, at, fill, axis=1)
+
+    padded = TaskData(
+        participants=rw_data.participants,
+        groups=rw_data.groups,
+        group_index=rw_data.group_index,
+        choices=widen(rw_data.choices, 1),
+        outcomes=widen(rw_data.outcomes, 1.0),
+        mask=widen(rw_data.mask, False),
+        n_options=2,
+    )
+    model = get_model("rw")
+    plain = marginal_log_lik(model, rw_data, RW_DRAWS, 100, seed=4)
+    wide = marginal_log_lik(model, padded, RW_DRAWS, 100, seed=4)
+    for a, b in zip(plain, wide, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("budget", [160, 1000, 3000])
+def test_results_do_not_depend_on_the_chunks(rw_data: TaskData, budget: int) -> None:
+    """160: Laplace in chunks of 2, one participant and draw per chunk; 1000: participant
+    chunks of 2 (the last padded); 3000: all participants, draws in chunks of 2 (the last
+    padded). All against one chunk."""
+    model = get_model("rw")
+    whole = marginal_log_lik(model, rw_data, RW_DRAWS, 50, seed=2)
+    chunked = marginal_log_lik(model, rw_data, RW_DRAWS, 50, seed=2, budget=budget)
+    for a, b in zip(whole, chunked, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_bad_draws_are_data_errors(rw_data: TaskData) -> None:
+    model = get_model("rw")
+    missing = {k: v for k, v in RW_DRAWS.items() if k != "beta_sigma"}
+    with pytest.raises(DataError, match="lack 'beta_sigma'"):
+        marginal_log_lik(model, rw_data, missing, 10, seed=0)
+    wrong = dict(RW_DRAWS, beta_sigma=RW_DRAWS["beta_sigma"][:, :1])
+    with pytest.raises(DataError, match=r"'beta_sigma': shape \(5, 1\), expected \[draws, 2\]"):
+        marginal_log_lik(model, rw_data, wrong, 10, seed=0)
+
+
+def test_settings_defaults_are_the_schemas() -> None:
+    assert asdict(CompareSettings()) == section_defaults("compare")
+    assert CompareSettings.from_config(None) == CompareSettings()
+    assert CompareSettings.from_config({"draws": 20}).draws == 20
+    with pytest.raises(ConfigError, match="compare.method"):
+        CompareSettings.from_config({"method": "waic"})
+
+
+SETTINGS = CompareSettings(draws=500, importance_samples=40)
+
+
+def test_run_marginal_writes_what_loo_reads(analysis_fits: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "marginal.nc"
+    run_marginal(analysis_fits["rw"], out, SETTINGS, seed=3)
+    idata = az.from_netcdf(str(out))
+    source = az.from_netcdf(str(analysis_fits["rw"]))
+    assert {"posterior", "log_likelihood", "constant_data"} <= set(idata.groups())
+    n_chains, n_draws = source.posterior.sizes["chain"], source.posterior.sizes["draw"]
+    assert n_chains * n_draws == 500  # draws=500 keeps every draw
+    for name in ("alpha_mu", "alpha_sigma", "beta_mu", "beta_sigma"):
+        assert idata.posterior[name].dims == ("chain", "draw", "group")
+        np.testing.assert_array_equal(idata.posterior[name].values, source.posterior[name].values)
+    log_lik = idata.log_likelihood["choice"]
+    assert log_lik.dims == ("chain", "draw", "participant")
+    assert log_lik.shape == (n_chains, n_draws, 16)
+    assert np.isfinite(log_lik.values).all() and (log_lik.values < 0).all()
+    assert list(idata.posterior.coords["group"].values) == ["control", "patient"]
+    participants = list(source.posterior.coords["participant"].values)
+    assert list(log_lik.coords["participant"].values) == participants
+    ess = idata.constant_data["is_ess"].values
+    assert ((ess > 0) & (ess <= SETTINGS.importance_samples)).all()
+    assert idata.constant_data["scored"].values.all()
+    for group in ("posterior", "log_likelihood", "constant_data"):
+        attrs = getattr(idata, group).attrs
+        assert (attrs["model"], attrs["dataset"], attrs["method"]) == ("rw", "sim", "psis")
+        assert (attrs["fold"], attrs["importance_samples"], attrs["draws"]) == (-1, 40, 500)
+        assert attrs["data_hash"] == source.posterior.attrs["data_hash"]
+        assert attrs["model_hash"] == source.posterior.attrs["model_hash"]
+    marginal = az.loo(idata, pointwise=True)
+    assert np.isfinite(marginal.elpd_loo)
+    # the point of the stage: PSIS-LOO over participants is reliable on the marginal
+    # likelihood where it is not on the conditional one
+    with warnings.catch_warnings():  # its Pareto k warning is the expected finding
+        warnings.simplefilter("ignore")
+        conditional = az.loo(source, pointwise=True)
+    assert (marginal.pareto_k.values > 0.7).sum() <= 1
+    assert (marginal.pareto_k.values > 0.7).sum() < (conditional.pareto_k.values > 0.7).sum()
+
+
+def test_draws_are_thinned_evenly_within_chains(
+    analysis_fits: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "marginal.nc"
+    run_marginal(analysis_fits["rw"], out, CompareSettings(draws=40, importance_samples=8), 3)
+    idata = az.from_netcdf(str(out))
+    source = az.from_netcdf(str(analysis_fits["rw"])).posterior
+    kept = np.linspace(0, source.sizes["draw"] - 1, 20).round().astype(int)  # 20 per chain
+    assert idata.posterior.attrs["draws"] == 40
+    assert idata.posterior.coords["draw"].values.tolist() == kept.tolist()
+    np.testing.assert_array_equal(
+        idata.posterior["alpha_mu"].values, source["alpha_mu"].values[:, kept]
+    )
+
+
+def fold_posterior(source: Path, path: Path, fold: int, held: list[str]) -> Path:
+    """A copy of a fit's posterior.nc marked as fold ``fold`` holding out ``held``."""
+    idata = az.from_netcdf(str(source))
+    for group in ("posterior", "sample_stats", "log_likelihood"):
+        getattr(idata, group).attrs.update({"fold": fold, "held_out": json.dumps(held)})
+    idata.to_netcdf(str(path))
+    return path
+
+
+def test_a_fold_scores_exactly_its_held_out_participants(
+    analysis_fits: dict[str, Path], tmp_path: Path
+) -> None:
+    held = ["s03", "s10"]
+    posterior = fold_posterior(analysis_fits["rw"], tmp_path / "posterior.nc", 1, held)
+    out = tmp_path / "folds" / "1" / "marginal.nc"
+    settings = CompareSettings(method="kfold", draws=40, importance_samples=20)
+    run_marginal(posterior, out, settings, seed=0, trials_path=analysis_fits["trials"])
+    idata = az.from_netcdf(str(out))
+    participants = list(idata.constant_data.coords["participant"].values)
+    scored = idata.constant_data["scored"].values
+    assert [p for p, s in zip(participants, scored, strict=True) if s] == held
+    log_lik = idata.log_likelihood["choice"].values
+    assert np.isfinite(log_lik[..., scored]).all() and np.isnan(log_lik[..., ~scored]).all()
+    ess = idata.constant_data["is_ess"].values
+    assert (ess[scored] > 0).all() and np.isnan(ess[~scored]).all()
+    attrs = idata.log_likelihood.attrs
+    assert (attrs["method"], attrs["fold"], json.loads(attrs["held_out"])) == ("kfold", 1, held)
+
+
+def test_fold_inputs_must_match(analysis_fits: dict[str, Path], tmp_path: Path) -> None:
+    settings = CompareSettings(draws=4, importance_samples=4)
+    posterior = fold_posterior(analysis_fits["rw"], tmp_path / "posterior.nc", 0, ["s01"])
+    with pytest.raises(DataError, match="needs trials_path"):
+        run_marginal(posterior, tmp_path / "m.nc", settings, seed=0)
+    with pytest.raises(DataError, match="needs a fold's posterior"):
+        run_marginal(analysis_fits["rw"], tmp_path / "m.nc", settings, 0, analysis_fits["trials"])
+    trials = pd.read_parquet(analysis_fits["trials"])
+    shorter = tmp_path / "trials.parquet"
+    trials[trials["participant"] != "s05"].to_parquet(shorter)
+    with pytest.raises(DataError, match="participants differ from the fit's"):
+        run_marginal(posterior, tmp_path / "m.nc", settings, 0, shorter)
+    unknown = fold_posterior(analysis_fits["rw"], tmp_path / "other.nc", 0, ["s99"])
+    with pytest.raises(DataError, match=r"held-out participant\(s\) \['s99'\]"):
+        run_marginal(unknown, tmp_path / "m.nc", settings, 0, analysis_fits["trials"])
+    assert not (tmp_path / "m.nc").exists()
