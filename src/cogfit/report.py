@@ -1,50 +1,50 @@
 """A single self-contained HTML report: one file to e-mail, archive or open offline.
 
-Everything the reader sees is embedded (inline CSS, figures as base64 PNG data URIs), and
-every string that came from data or config is HTML-escaped. The report only *reads* the
-artifacts of earlier steps (``participants.parquet``, ``posterior.nc``, ``summary.parquet``,
-``diagnostics.parquet``, trace/rank PNGs) and recomputes nothing: its intervals are
-those of the summaries, labelled with the HDI probability they were made with.
+The page is rendered from the Jinja2 template ``templates/report.html.j2`` with
+autoescaping on, so every string that came from data or config is HTML-escaped; everything
+the reader sees is embedded (inline CSS, figures as base64 PNG data URIs). The report only
+*reads* the artifacts of earlier steps (cleaning table, posterior attributes, summaries,
+convergence checks, contrasts, model comparison, posterior predictive checks and the PNG
+figures of :mod:`cogfit.figures`) and recomputes no statistic: its intervals are those of
+the artifacts, labelled with the probability they were made with. A figure whose PNG was
+not given is drawn here from the same tables.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import html
-import io
 import json
 import math
 import numbers
 import os
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import jinja2
 import numpy as np
 import pandas as pd
-import xarray as xr
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from cogfit import __version__
+from cogfit import figures as figs
+from cogfit.contrasts import COLUMNS as CONTRAST_COLUMNS
 from cogfit.errors import CogfitError, ConfigError
 from cogfit.io import write_text
-from cogfit.names import LEVELS, site_name
 from cogfit.schema import subschema
 from cogfit.settings import settings_from_section
 
 PathLike = str | os.PathLike[str]
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE = "report.html.j2"
 RHAT = "{:.3f}"  # R-hat thresholds sit at the second decimal: show the third
 ESS = "{:,.0f}"
+PROB = "{:.2f}"
 #: How each check's value is shown; the rest get three significant digits.
 CHECK_FORMATS = {"r_hat": "{:.4f}", "ess_bulk": ESS, "ess_tail": ESS, "overall": "{:.0f}"}
 PARTICIPANT_COLUMNS = ("participant", "group", "n_trials", "n_missed", "missed_fraction")
-LABEL_CHARS = 20  # figure labels (participant ids, groups) are cut to this many characters
 LONG_CELL = 40  # table cells of more characters may wrap anywhere (ids without spaces)
 PROVENANCE = {
     "cogfit": "cogfit_version",
@@ -56,6 +56,34 @@ PROVENANCE = {
     "data hash": "data_hash",
     "model hash": "model_hash",
 }
+COMPARISON_COLUMNS = (
+    "model",
+    "rank",
+    "method",
+    "n_participants",
+    "elpd",
+    "se",
+    "p_eff",
+    "elpd_diff",
+    "diff_se",
+    "weight",
+    "pareto_k_max",
+    "k_good",
+    "k_bad",
+    "k_very_bad",
+    "k_warning",
+    "is_ess_min",
+    "bms_frequency",
+    "bms_xp",
+    "bms_pxp",
+    "bms_bor",
+    "n_best",
+)
+COMPARISON_PARTICIPANT_COLUMNS = ("participant", "group", "model", "bms_probability", "best")
+METHODS = {
+    "psis": "PSIS-LOO over participants",
+    "kfold": "exact K-fold cross-validation by participant",
+}
 
 
 # --------------------------------------------------------------------------- inputs
@@ -63,7 +91,8 @@ PROVENANCE = {
 
 @dataclass(frozen=True)
 class ModelResults:
-    """Where one fitted model's artifacts live."""
+    """Where one fitted model's artifacts live; the analysis ones are optional (None:
+    that section is left out, or its figure drawn here from the table)."""
 
     model: str
     posterior: PathLike
@@ -71,70 +100,76 @@ class ModelResults:
     diagnostics: PathLike
     trace_png: PathLike
     rank_png: PathLike
+    contrasts: PathLike | None = None
+    ppc: PathLike | None = None
+    regressors: PathLike | None = None  # named in the report, not read
+    estimates_png: PathLike | None = None
+    ppc_png: PathLike | None = None
+    correlations_png: PathLike | None = None
 
     def paths(self) -> tuple[PathLike, ...]:
-        return (self.posterior, self.summary, self.diagnostics, self.trace_png, self.rank_png)
+        """Every artifact path given (the report needs each of them to exist)."""
+        values = (getattr(self, f.name) for f in fields(self) if f.name != "model")
+        return tuple(v for v in values if v is not None)
+
+
+#: the fields of :class:`ModelResults` the report rule passes, each a list parallel to fits
+MODEL_ARTIFACTS = tuple(f.name for f in fields(ModelResults) if f.name != "model")
 
 
 @dataclass(frozen=True)
 class DatasetResults:
-    """One dataset: its cleaning table and every model fitted to it."""
+    """One dataset: its cleaning table, every model fitted to it and their comparison."""
 
     dataset: str
     participants: PathLike
     models: tuple[ModelResults, ...] = ()
+    comparison: PathLike | None = None
+    comparison_participants: PathLike | None = None
+    comparison_png: PathLike | None = None
 
-    @classmethod
-    def from_paths(
-        cls,
-        dataset: str,
-        participants: PathLike,
-        models: Sequence[str],
-        posteriors: Sequence[PathLike],
-        summaries: Sequence[PathLike],
-        diagnostics: Sequence[PathLike],
-        traces: Sequence[PathLike],
-        ranks: Sequence[PathLike],
-    ) -> DatasetResults:
-        """From parallel lists, as a Snakemake rule's ``expand()``-ed inputs come."""
-        columns = (posteriors, summaries, diagnostics, traces, ranks)
-        if any(len(c) != len(models) for c in columns):
-            raise ConfigError(
-                f"dataset {dataset!r}: {len(models)} model(s) but artifact lists of lengths "
-                f"{[len(c) for c in columns]}; every model needs one of each"
-            )
-        fits = tuple(ModelResults(m, *paths) for m, *paths in zip(models, *columns, strict=True))
-        return cls(dataset, participants, fits)
+    def paths(self) -> tuple[PathLike, ...]:
+        """Every artifact path of the dataset's own (the models' are theirs)."""
+        own = (self.comparison, self.comparison_participants, self.comparison_png)
+        return (self.participants, *(p for p in own if p is not None))
+
+
+#: the dataset-level fields the report rule passes, each a list parallel to datasets
+DATASET_ARTIFACTS = ("comparison", "comparison_participants", "comparison_png")
 
 
 def collect_results(
     datasets: Sequence[str],
     fits: Sequence[Sequence[str]],
     participants: Sequence[PathLike],
-    posteriors: Sequence[PathLike],
-    summaries: Sequence[PathLike],
-    diagnostics: Sequence[PathLike],
-    traces: Sequence[PathLike],
-    ranks: Sequence[PathLike],
+    model_artifacts: Mapping[str, Sequence[PathLike]],
+    dataset_artifacts: Mapping[str, Sequence[PathLike]] | None = None,
 ) -> list[DatasetResults]:
     """Group the report rule's flat inputs by dataset.
 
-    ``participants`` runs parallel to ``datasets``; the artifact lists run parallel to
-    ``fits``, the (dataset, model) pairs, as the Snakemake rule lists them.
-    """
-    artifacts = (posteriors, summaries, diagnostics, traces, ranks)
-    if len(participants) != len(datasets) or any(len(c) != len(fits) for c in artifacts):
+    ``participants`` and each list of ``dataset_artifacts`` run parallel to ``datasets``;
+    each list of ``model_artifacts`` (keys: :data:`MODEL_ARTIFACTS`) runs parallel to
+    ``fits``, the (dataset, model) pairs, as the Snakemake rule lists them."""
+    extra = dict(dataset_artifacts or {})
+    unknown = (set(model_artifacts) - set(MODEL_ARTIFACTS)) | (set(extra) - {*DATASET_ARTIFACTS})
+    if unknown:
+        raise ConfigError(f"report inputs: unknown artifact name(s) {sorted(unknown)}")
+    lengths = [len(v) for v in model_artifacts.values()]
+    per_dataset = [len(participants), *(len(v) for v in extra.values())]
+    if any(n != len(fits) for n in lengths) or any(n != len(datasets) for n in per_dataset):
         raise ConfigError(
-            f"report inputs do not line up: {len(datasets)} dataset(s), {len(participants)} "
-            f"participant table(s), {len(fits)} fit(s), artifact lists of lengths "
-            f"{[len(c) for c in artifacts]}"
+            f"report inputs do not line up: {len(datasets)} dataset(s), {len(fits)} fit(s), "
+            f"dataset lists of lengths {per_dataset}, model lists of lengths {lengths}"
         )
     results = []
-    for name, table in zip(datasets, participants, strict=True):
-        index = [i for i, (d, _) in enumerate(fits) if d == name]
-        models = [fits[i][1] for i in index]
-        lists = [[column[i] for i in index] for column in artifacts]
-        results.append(DatasetResults.from_paths(name, table, models, *lists))
+    for k, (name, table) in enumerate(zip(datasets, participants, strict=True)):
+        models = tuple(
+            ModelResults(fits[i][1], **{key: paths[i] for key, paths in model_artifacts.items()})
+            for i, (d, _) in enumerate(fits)
+            if d == name
+        )
+        own = {key: paths[k] for key, paths in extra.items()}
+        results.append(DatasetResults(name, table, models, **own))
     return results
 
 
@@ -145,7 +180,7 @@ class ReportOptions:
     of these change a number that was computed. The defaults are the schema's (a test
     keeps them equal)."""
 
-    dpi: int = 110  # of the report's own figures; trace/rank PNGs are embedded as they are
+    dpi: int = 110  # of the figures drawn here; embedded PNG files are shown as they are
     participant_table: bool = True  # the per-participant table and figure of every model
     max_participants: int = 500
     generated_at: str | None = None  # None: now (UTC); fix it for byte-identical reports
@@ -156,10 +191,17 @@ class ReportOptions:
         unknown keys); missing keys take the schema's defaults."""
         return settings_from_section(cls, "report", cfg)
 
+    def figure_style(self) -> figs.FigureStyle:
+        """The style of the figures drawn here (PNG only, at the report's dpi)."""
+        return figs.FigureStyle(formats=("png",), dpi=self.dpi)
+
+
+# --------------------------------------------------------------------------- loaded artifacts
+
 
 @dataclass(frozen=True)
 class _Model:
-    """One model's artifacts, loaded."""
+    """One model's artifacts, loaded (optional tables None when not given)."""
 
     name: str
     attrs: dict[str, Any]
@@ -167,6 +209,10 @@ class _Model:
     checks: pd.DataFrame
     trace_png: bytes
     rank_png: bytes
+    contrasts: pd.DataFrame | None = None
+    ppc: pd.DataFrame | None = None
+    regressors: str | None = None
+    pngs: dict[str, bytes] = field(default_factory=dict)  # figure kind -> PNG file
 
     @property
     def passed(self) -> bool:
@@ -187,32 +233,50 @@ class _Dataset:
     name: str
     participants: pd.DataFrame
     models: tuple[_Model, ...]
+    comparison: pd.DataFrame | None = None
+    comparison_participants: pd.DataFrame | None = None
+    comparison_png: bytes | None = None
+
+    @property
+    def groups(self) -> dict[str, str]:
+        """Participant -> group, from the cleaning table."""
+        table = self.participants
+        return dict(zip(table["participant"], table["group"].astype(str), strict=True))
 
 
 def _require_files(datasets: Sequence[DatasetResults]) -> None:
     """Name every missing input at once rather than failing on the first deep in a reader."""
-    paths = [d.participants for d in datasets] + [
-        p for d in datasets for m in d.models for p in m.paths()
-    ]
+    paths = [p for d in datasets for p in d.paths()]
+    paths += [p for d in datasets for m in d.models for p in m.paths()]
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
         raise CogfitError(f"cannot build the report; missing input file(s): {missing}")
 
 
-def _posterior_attrs(path: PathLike) -> dict[str, Any]:
-    """Provenance only: read the posterior group's attributes, not the draws."""
-    with xr.open_dataset(path, group="posterior", engine="h5netcdf") as ds:
-        return dict(ds.attrs)
+def _optional(path: PathLike | None, read: Callable[[PathLike], Any]) -> Any:
+    return None if path is None else read(path)
 
 
 def _load_model(fit: ModelResults) -> _Model:
+    pngs = {
+        kind: Path(path).read_bytes()
+        for kind in figs.FIT_FIGURES
+        if (path := getattr(fit, f"{kind}_png")) is not None
+    }
+    attrs = figs.posterior_attrs(fit.posterior)  # provenance and priors, not the draws
     return _Model(
         name=fit.model,
-        attrs=_posterior_attrs(fit.posterior),
-        summary=pd.read_parquet(fit.summary),
+        attrs=attrs,
+        summary=figs.in_model_order(pd.read_parquet(fit.summary), attrs),
         checks=pd.read_parquet(fit.diagnostics),
         trace_png=Path(fit.trace_png).read_bytes(),
         rank_png=Path(fit.rank_png).read_bytes(),
+        contrasts=_optional(
+            fit.contrasts, lambda p: figs.read_table(p, CONTRAST_COLUMNS, "contrasts")
+        ),
+        ppc=_optional(fit.ppc, lambda p: figs.read_table(p, figs.PPC_COLUMNS, "ppc")),
+        regressors=None if fit.regressors is None else str(fit.regressors),
+        pngs=pngs,
     )
 
 
@@ -223,26 +287,71 @@ def _load_participants(path: PathLike, dataset: str) -> pd.DataFrame:
         raise CogfitError(f"{path}: participants table of {dataset!r} lacks column(s) {missing}")
     table["participant"] = table["participant"].astype(str)
     table["excluded"] = table["excluded"].astype(bool)
-    return table
+    return _natural_rows(table)
+
+
+def _load_dataset(d: DatasetResults) -> _Dataset:
+    comparison = _optional(
+        d.comparison, lambda p: figs.read_table(p, COMPARISON_COLUMNS, "model comparison")
+    )
+    per = _optional(
+        d.comparison_participants,
+        lambda p: figs.read_table(p, COMPARISON_PARTICIPANT_COLUMNS, "model comparison"),
+    )
+    return _Dataset(
+        d.dataset,
+        _load_participants(d.participants, d.dataset),
+        tuple(_load_model(m) for m in d.models),
+        comparison,
+        per,
+        _optional(d.comparison_png, lambda p: Path(p).read_bytes()),
+    )
 
 
 def _load(datasets: Sequence[DatasetResults]) -> list[_Dataset]:
     _require_files(datasets)
-    return [
-        _Dataset(
-            d.dataset,
-            _load_participants(d.participants, d.dataset),
-            tuple(_load_model(m) for m in d.models),
-        )
-        for d in datasets
-    ]
+    return [_load_dataset(d) for d in datasets]
 
 
-# --------------------------------------------------------------------------- html helpers
+def _natural_rows(table: pd.DataFrame, column: str = "participant") -> pd.DataFrame:
+    """Rows in the natural order of ``column`` (numeric ids as numbers: "2" before "10")."""
+    return table.sort_values(column, key=lambda s: s.map(figs.natural_key), kind="stable")
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+# --------------------------------------------------------------------------- view model
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: text, or a PASS/FAIL badge when ``badge`` is set."""
+
+    text: str = ""
+    badge: bool | None = None
+
+    @property
+    def long(self) -> bool:
+        """A long cell (a 5,000-character id) wraps rather than widening the table."""
+        return len(self.text) > LONG_CELL
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: list[Cell]
+    cls: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: list[str]
+    rows: list[Row]
+
+
+@dataclass(frozen=True)
+class Image:
+    """An embedded PNG (data URI) with its caption."""
+
+    src: str
+    caption: str
 
 
 def _fmt(value: object, spec: str | None = None) -> str:
@@ -269,173 +378,52 @@ def _estimate(mean: object, low: object, high: object) -> str:
     return f"{_fmt(mean)} {_interval(low, high)}"
 
 
+def _with_se(value: object, se: object) -> str:
+    return f"{_fmt(value)} ({_fmt(se)})"
+
+
 def _table(
     df: pd.DataFrame, row_classes: Sequence[str] | None = None, badges: Sequence[str] = ()
-) -> str:
-    """An HTML table with every cell escaped; ``badges`` columns hold booleans shown as badges."""
-    head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
+) -> Table:
+    """A table of text cells (the template escapes them); ``badges`` columns hold
+    booleans shown as PASS/FAIL badges."""
     is_badge = [c in badges for c in df.columns]
     rows = []
     for i, values in enumerate(df.itertuples(index=False)):
-        cells = "".join(
-            f"<td>{_badge(bool(v))}</td>" if badge else _cell(_fmt(v))
+        cells = [
+            Cell(badge=bool(v)) if badge else Cell(_fmt(v))
             for badge, v in zip(is_badge, values, strict=True)
-        )
-        cls = row_classes[i] if row_classes else ""
-        rows.append(f'<tr class="{_e(cls)}">{cells}</tr>' if cls else f"<tr>{cells}</tr>")
-    return (
-        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
+        ]
+        rows.append(Row(cells, row_classes[i] if row_classes else ""))
+    return Table([str(c) for c in df.columns], rows)
 
 
-def _cell(text: str) -> str:
-    """A table cell, escaped; a long one (a 5,000-character id) wraps rather than widening."""
-    return f'<td class="long">{_e(text)}</td>' if len(text) > LONG_CELL else f"<td>{_e(text)}</td>"
+def _uri(png: bytes) -> str:
+    """A PNG as a data URI; one that is no palette PNG yet (the diagnose stage's plots) is
+    re-encoded with a palette first (:func:`cogfit.figures.compact_png`), which keeps the
+    report small; the figures stage's PNG files are embedded byte for byte."""
+    return "data:image/png;base64," + base64.b64encode(figs.compact_png(png)).decode("ascii")
 
 
-def _badge(passed: bool) -> str:
-    kind, text = ("pass", "PASS") if passed else ("fail", "FAIL")
-    return f'<span class="badge {kind}">{text}</span>'
+def _png(fig: Figure, style: figs.FigureStyle) -> bytes:
+    return figs.figure_bytes(fig, "png", style)
 
 
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
-
-
-def _figure(png: bytes, caption: str) -> str:
-    return f"<figure>{_img(png, caption)}<figcaption>{_e(caption)}</figcaption></figure>"
+def _image(
+    png: bytes | None, draw: Callable[[], Figure], style: figs.FigureStyle, caption: str
+) -> Image:
+    """The figure's PNG file when given, else the figure drawn here."""
+    return Image(_uri(png if png is not None else _png(draw(), style)), caption)
 
 
 def _hdi_label(prob: float | None) -> str:
     return f"{100 * prob:g}% HDI" if prob is not None else "HDI"
 
 
-# --------------------------------------------------------------------------- figures
+# --------------------------------------------------------------------------- provenance
 
 
-def _png(fig: Figure, dpi: int) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return buf.getvalue()
-
-
-def _plain(text: object) -> str:
-    """Matplotlib reads ``$...$`` as maths; participant ids are never maths."""
-    return str(text).replace("$", r"\$")
-
-
-def _short_labels(names: Sequence[object], width: int = LABEL_CHARS) -> list[str]:
-    """Figure labels: names of more than ``width`` characters cut to ``width`` plus "…".
-
-    Where two names would read the same, the cut ones get their last characters, then (if
-    those agree too) a short hash of the whole name, so every label stays distinct. Tables
-    and artifacts keep the full names.
-    """
-    texts = [str(n) for n in names]
-    labels = [t if len(t) <= width else f"{t[:width]}…" for t in texts]
-    for suffix in (lambda t: t[-6:], lambda t: hashlib.sha1(t.encode()).hexdigest()[:6]):
-        seen = Counter(labels)
-        labels = [
-            f"{t[:width]}…{suffix(t)}" if seen[label] > 1 and label != t else label
-            for t, label in zip(texts, labels, strict=True)
-        ]
-    return labels
-
-
-@dataclass(frozen=True)
-class _Participants:
-    """Who belongs to which group, and the colour each group gets in every figure."""
-
-    groups: dict[str, str]
-    colours: dict[str, Any]
-
-    @classmethod
-    def from_table(cls, table: pd.DataFrame) -> _Participants:
-        groups = dict(zip(table["participant"], table["group"].astype(str), strict=True))
-        cmap = matplotlib.colormaps["tab10"]
-        names = sorted(set(groups.values()))
-        return cls(groups, {g: cmap(i % 10) for i, g in enumerate(names)})
-
-
-def _interval_figure(
-    panels: Mapping[str, pd.DataFrame],
-    colours: Mapping[str, Any],
-    backdrop: Mapping[str, pd.DataFrame] | None = None,
-) -> Figure:
-    """One panel per parameter: a row per label, dot = mean, line = HDI, colour = group.
-
-    With ``backdrop`` the participant means of each group are drawn as faint dots on that
-    group's row, so the spread of individuals can be compared with the group estimate;
-    without it a legend names the group colours.
-    """
-    n_rows = max(len(f) for f in panels.values())
-    fig = Figure(figsize=(3.2 * len(panels), 1.0 + 0.25 * n_rows), layout="constrained")
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (param, frame) in zip(axes, panels.items(), strict=True):
-        y = np.arange(len(frame))[::-1]
-        colour = [colours.get(g, "grey") for g in frame["group"]]
-        if backdrop is not None:
-            _draw_backdrop(ax, frame, backdrop[param], y)
-        ax.hlines(y, frame["hdi_low"], frame["hdi_high"], colors=colour, linewidth=2)
-        ax.scatter(frame["mean"], y, color=colour, zorder=3, s=18)
-        ax.set_yticks(y, [_plain(t) for t in _short_labels(frame["label"])], fontsize=8)
-        ax.set_ylim(-0.7, len(frame) - 0.3)
-        ax.set_title(_plain(param), fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
-    if backdrop is None:
-        names = _short_labels(list(colours))
-        handles = [
-            Line2D([], [], color=c, marker="o", label=_plain(n))
-            for n, c in zip(names, colours.values(), strict=True)
-        ]
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6))
-    return fig
-
-
-def _draw_backdrop(ax: Any, frame: pd.DataFrame, points: pd.DataFrame, y: np.ndarray) -> None:
-    rng = np.random.default_rng(0)  # fixed jitter: the same data draw the same picture
-    for row_y, group in zip(y, frame["group"], strict=True):
-        means = points.loc[points["group"] == group, "mean"].to_numpy(dtype=float)
-        jitter = rng.uniform(-0.15, 0.15, len(means))
-        ax.scatter(means, row_y + jitter, color="0.6", s=6, alpha=0.6, zorder=1)
-
-
-# --------------------------------------------------------------------------- estimates
-
-
-def _parameters(summary: pd.DataFrame) -> list[str]:
-    return list(dict.fromkeys(_group_estimates(summary)["parameter"]))
-
-
-def _group_estimates(summary: pd.DataFrame) -> pd.DataFrame:
-    """Group means on the natural scale: the numbers most readers came for."""
-    rows = summary[_is_role(summary, "mu_natural")]
-    return rows.assign(label=rows["group"].astype(str))
-
-
-def _participant_estimates(summary: pd.DataFrame, groups: Mapping[str, str]) -> pd.DataFrame:
-    """Participant values on the natural scale (not the offsets), with each one's group."""
-    rows = summary[_is_role(summary, "theta") & (summary["level"] == LEVELS["theta"])]
-    ids = rows["participant"].astype(str)
-    return rows.assign(participant=ids, label=ids, group=ids.map(groups).fillna("?"))
-
-
-def _is_role(summary: pd.DataFrame, role: str) -> pd.Series:
-    """Which summary rows are their parameter's ``role`` variable (:mod:`cogfit.names`)."""
-    names = [site_name(str(p), role) for p in summary["parameter"]]
-    return summary["variable"] == pd.Series(names, index=summary.index, dtype=object)
-
-
-def _by_parameter(rows: pd.DataFrame, parameters: Sequence[str]) -> dict[str, pd.DataFrame]:
-    return {p: rows[rows["parameter"] == p].reset_index(drop=True) for p in parameters}
-
-
-# --------------------------------------------------------------------------- sections
-
-
-def _provenance(datasets: Sequence[_Dataset]) -> str:
+def _provenance(datasets: Sequence[_Dataset]) -> Table | None:
     rows = []
     for d in datasets:
         for m in d.models:
@@ -445,9 +433,7 @@ def _provenance(datasets: Sequence[_Dataset]) -> str:
             row["wall time"] = _duration(m.attrs.get("wall_time_s"))
             row["converged"] = m.passed
             rows.append(row)
-    if not rows:
-        return "<p>No model was fitted.</p>"
-    return _table(pd.DataFrame(rows), badges=["converged"]) + _settings_legend(datasets)
+    return _table(pd.DataFrame(rows), badges=["converged"]) if rows else None
 
 
 def _parse_settings(raw: object) -> dict[str, Any] | None:
@@ -469,7 +455,7 @@ def _settings(raw: object) -> str:
     return ", ".join(f"{k}={v}" for k, v in settings.items())
 
 
-def _settings_legend(datasets: Sequence[_Dataset]) -> str:
+def _settings_legend(datasets: Sequence[_Dataset]) -> Table | None:
     """What each sampler setting in the provenance table means, in the config schema's
     words (folded away: a reader opens it when a setting's name says too little)."""
     keys: dict[str, None] = {}  # in order of appearance, once each
@@ -481,12 +467,7 @@ def _settings_legend(datasets: Sequence[_Dataset]) -> str:
         for k in keys
         if "description" in described.get(k, {})
     ]
-    if not rows:
-        return ""
-    return (
-        "<details><summary>What the sampler settings mean (config keys "
-        f"<code>sampler.*</code>)</summary>{_table(pd.DataFrame(rows))}</details>"
-    )
+    return _table(pd.DataFrame(rows)) if rows else None
 
 
 def _duration(seconds: object) -> str:
@@ -496,45 +477,27 @@ def _duration(seconds: object) -> str:
     return f"{int(minutes)} min {secs:.0f} s" if minutes else f"{secs:.1f} s"
 
 
-HOW_TO_READ = """
-<p><b>R-hat</b> compares the spread within each Markov chain with the spread between
-chains; values above about 1.01 mean the chains have not yet agreed on one distribution,
-and the estimates must not be trusted. <b>ESS</b> (effective sample size) is how many
-independent draws the correlated draws are worth: <i>bulk</i> ESS for means and medians,
-<i>tail</i> ESS for interval bounds; a few hundred are enough for stable summaries.
-<b>Divergences</b> are draws where the sampler's numerical integration broke down,
-usually in a region of high curvature (a funnel); even a few mean the posterior may be
-explored incompletely. <b>Tree-depth saturation</b> means the sampler hit its step limit
-and explored inefficiently, and a low <b>E-BFMI</b> means the momentum resampling explores
-the energy levels poorly. The <b>HDI</b> (highest density interval) is the narrowest
-interval holding the stated share of posterior probability: given the model and the data,
-the parameter lies in it with that probability. Group means are shown on the natural
-scale of each parameter (e.g. a learning rate between 0 and 1); group standard deviations
-and participant offsets live on the unconstrained scale and are in
-<code>summary.parquet</code>.</p>
-"""
+# --------------------------------------------------------------------------- dataset sections
 
 
-def _cleaning(participants: pd.DataFrame) -> str:
+def _cleaning(participants: pd.DataFrame) -> dict[str, Any]:
     excluded = participants[participants["excluded"]]
+    columns = [c for c in (*PARTICIPANT_COLUMNS, "p_best", "reason") if c in excluded]
     n_trials = int(participants["n_trials"].sum())
-    n_missed = int(participants["n_missed"].sum())
-    share = f"{n_missed / n_trials:.1%}" if n_trials else "—"
-    facts = (
-        f"<p>{len(participants)} participants: <b>{len(participants) - len(excluded)} included</b>,"
-        f" <b>{len(excluded)} excluded</b>. {n_missed:,} of {n_trials:,} trials missed"
-        f" ({share}).</p>"
-    )
-    if excluded.empty:
-        exclusions = "<p>No participant was excluded.</p>"
-    else:
-        columns = [c for c in (*PARTICIPANT_COLUMNS, "p_best", "reason") if c in excluded]
-        exclusions = "<h4>Exclusions</h4>" + _table(excluded[columns])
-    return f"<h3>Data cleaning</h3>{facts}{_table(_group_counts(participants))}{exclusions}"
+    return {
+        "n_participants": len(participants),
+        "n_included": len(participants) - len(excluded),
+        "n_excluded": len(excluded),
+        "n_trials": f"{n_trials:,}",
+        "n_missed": f"{int(participants['n_missed'].sum()):,}",
+        "missed_share": (f"{participants['n_missed'].sum() / n_trials:.1%}" if n_trials else "—"),
+        "groups": _table(_group_counts(participants)),
+        "exclusions": _table(excluded[columns]) if len(excluded) else None,
+    }
 
 
 def _group_counts(participants: pd.DataFrame) -> pd.DataFrame:
-    grouped = participants.groupby("group", sort=True)
+    grouped = participants.groupby("group", sort=False)
     table = pd.DataFrame(
         {
             "participants": grouped.size(),
@@ -545,26 +508,122 @@ def _group_counts(participants: pd.DataFrame) -> pd.DataFrame:
     )
     if "p_best" in participants:
         table["mean p(best)"] = grouped["p_best"].mean()
-    return table.reset_index()
+    table = table.reset_index()
+    return _natural_rows(table.assign(group=table["group"].astype(str)), "group")
 
 
-def _comparison(models: Sequence[_Model]) -> str:
+def _across_models(models: Sequence[_Model]) -> Table | None:
     """Group means of every model side by side; a parameter a model lacks stays blank."""
+    if len(models) < 2:
+        return None
     cells: dict[tuple[str, str], dict[str, str]] = {}
     for m in models:
-        for r in _group_estimates(m.summary).itertuples():
+        for r in figs.group_estimates(m.summary).itertuples():
             cells.setdefault((r.parameter, r.label), {})[m.name] = _estimate(
                 r.mean, r.hdi_low, r.hdi_high
             )
-    rows = [{"parameter": p, "group": g, **by_model} for (p, g), by_model in cells.items()]
-    table = pd.DataFrame(rows, columns=["parameter", "group", *[m.name for m in models]])
-    return (
-        "<h3>Group means across models</h3><p>Posterior mean and HDI of each group mean on the "
-        f"natural scale.</p>{_table(table)}"
+    params = {p: i for i, p in enumerate(dict.fromkeys(p for p, _ in cells))}
+    keys = sorted(cells, key=lambda k: (params[k[0]], figs.natural_key(k[1])))
+    rows = [{"parameter": p, "group": g, **cells[(p, g)]} for p, g in keys]
+    return _table(pd.DataFrame(rows, columns=["parameter", "group", *[m.name for m in models]]))
+
+
+def _comparison(dataset: _Dataset, style: figs.FigureStyle) -> dict[str, Any] | None:
+    """The model comparison: table, warning, figure, BMS and best model per participant."""
+    table = dataset.comparison
+    if table is None or table.empty:
+        return None
+    table = table.sort_values("rank", kind="stable").reset_index(drop=True)
+    warned = [str(m) for m, k in zip(table["model"], table["k_warning"], strict=True) if k]
+    methods = sorted({str(m) for m in table["method"]})
+    image = _image(
+        dataset.comparison_png,
+        lambda: figs.comparison_figure(table, style),
+        style,
+        "Left: elpd of each model relative to the best (± SE of the difference). "
+        "Right: protected (bars) and plain (dots) exceedance probabilities of "
+        "random-effects Bayesian model selection.",
     )
+    return {
+        "method": "; ".join(METHODS.get(m, m) for m in methods),
+        "n_participants": _fmt(table["n_participants"].iloc[0]),
+        "warned": [(m, _bad_k(table, m)) for m in warned],
+        "table": _table(_comparison_table(table)),
+        "image": image,
+        "n_models": len(table),
+        "bms": _bms(table),
+        "participants": _best_per_participant(dataset.comparison_participants, dataset.groups),
+    }
 
 
-def _convergence(model: _Model) -> str:
+def _bad_k(table: pd.DataFrame, model: str) -> str:
+    row = table[table["model"] == model].iloc[0]
+    n = int(row["k_bad"]) + int(row["k_very_bad"])
+    return f"{n} participant(s), max k {_fmt(row['pareto_k_max'], PROB)}"
+
+
+def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The columns a reader needs; the Pareto k ones only where PSIS-LOO gave them."""
+    k_counts = [
+        f"{int(g)} / {int(b)} / {int(v)}"
+        for g, b, v in zip(table["k_good"], table["k_bad"], table["k_very_bad"], strict=True)
+    ]
+    shown = pd.DataFrame(
+        {
+            "rank": range(1, len(table) + 1),  # the table comes sorted by its rank
+            "model": table["model"],
+            "elpd (SE)": [_with_se(v, s) for v, s in zip(table["elpd"], table["se"], strict=True)],
+            "elpd diff from best (SE)": [
+                _with_se(v, s) for v, s in zip(table["elpd_diff"], table["diff_se"], strict=True)
+            ],
+            "p_eff": [_fmt(v) for v in table["p_eff"]],
+            "weight": [_fmt(v, PROB) for v in table["weight"]],
+            "max Pareto k": [_fmt(v, PROB) for v in table["pareto_k_max"]],
+            "k good / bad / very bad": k_counts,
+            "min IS ESS": [_fmt(v) for v in table["is_ess_min"]],
+            "BMS frequency": [_fmt(v, PROB) for v in table["bms_frequency"]],
+            "xp": [_fmt(v, PROB) for v in table["bms_xp"]],
+            "pxp": [_fmt(v, PROB) for v in table["bms_pxp"]],
+            "best for": [f"{int(n)}" for n in table["n_best"]],
+        }
+    )
+    if not (table["method"] == "psis").any():
+        shown = shown.drop(columns=["max Pareto k", "k good / bad / very bad"])
+    return shown
+
+
+def _bms(table: pd.DataFrame) -> dict[str, Any]:
+    top = table.loc[table["bms_pxp"].fillna(-1).idxmax()]
+    counts = [(str(m), int(n)) for m, n in zip(table["model"], table["n_best"], strict=True)]
+    return {
+        "model": str(top["model"]),
+        "pxp": _fmt(top["bms_pxp"], PROB),
+        "bor": _fmt(table["bms_bor"].iloc[0], PROB),
+        "counts": counts,
+    }
+
+
+def _best_per_participant(per: pd.DataFrame | None, groups: Mapping[str, str]) -> Table | None:
+    """Participant, group (the cleaning table's where the comparison has none), the model
+    best for them and each model's posterior probability."""
+    if per is None or per.empty:
+        return None
+    per = per.assign(participant=per["participant"].astype(str))
+    wide = per.pivot(index="participant", columns="model", values="bms_probability")
+    best = per[per["best"].astype(bool)].groupby("participant")["model"].first()
+    recorded = per.groupby("participant")["group"].first()
+    ids = sorted(wide.index, key=figs.natural_key)
+    group = [g if isinstance(g, str) else groups.get(p) for p, g in recorded.loc[ids].items()]
+    table = pd.DataFrame({"participant": ids, "group": group, "best": best.reindex(ids)})
+    for model in dict.fromkeys(per["model"]):
+        table[f"P({model})"] = [_fmt(v, PROB) for v in wide.loc[ids, model]]
+    return _table(table)
+
+
+# --------------------------------------------------------------------------- model sections
+
+
+def _convergence(model: _Model) -> dict[str, Any]:
     checks = model.checks
     passed = checks["passed"].astype(bool)
     shown = pd.DataFrame(
@@ -582,15 +641,8 @@ def _convergence(model: _Model) -> str:
         }
     )
     n_failed = int((~passed & (checks["check"] != "overall")).sum())
-    note = (
-        "<p>Every convergence check passed.</p>"
-        if n_failed == 0
-        else f'<p class="warn">{n_failed} check(s) failed (highlighted): treat the estimates '
-        "below with caution, or refit with more warmup, more draws or a higher target "
-        "acceptance rate.</p>"
-    )
     classes = ["" if p else "fail" for p in passed]
-    return f"<h4>Convergence {_badge(model.passed)}</h4>{note}{_table(shown, classes, ['passed'])}"
+    return {"n_failed": n_failed, "table": _table(shown, classes, ["passed"])}
 
 
 def _estimate_columns(rows: pd.DataFrame, hdi_label: str) -> dict[str, list[str]]:
@@ -606,22 +658,135 @@ def _estimate_columns(rows: pd.DataFrame, hdi_label: str) -> dict[str, list[str]
     }
 
 
-def _group_section(model: _Model, participants: _Participants, options: ReportOptions) -> str:
-    rows = _group_estimates(model.summary)
+def _estimates(
+    model: _Model, groups: Mapping[str, str], style: figs.FigureStyle
+) -> dict[str, Any] | None:
+    rows = figs.group_estimates(model.summary)
     if rows.empty:
-        return "<p>No group-level estimates found in the summary.</p>"
-    params = _parameters(model.summary)
-    points = _participant_estimates(model.summary, participants.groups)
-    fig = _interval_figure(
-        _by_parameter(rows, params), participants.colours, backdrop=_by_parameter(points, params)
-    )
-    png = _png(fig, options.dpi)
+        return None
+    rows = _natural_rows(rows, "group")
+    rows = rows.sort_values("parameter", key=lambda s: s.map(_order(rows)), kind="stable")
     label = _hdi_label(model.hdi_prob)
     table = pd.DataFrame(
         {"parameter": rows["parameter"], "group": rows["label"], **_estimate_columns(rows, label)}
     )
+    contrasts = figs.natural_contrasts(model.contrasts)
     caption = f"Group means (dot) with {label} (line); grey dots: participant posterior means."
-    return f"<h4>Group-level estimates (natural scale)</h4>{_table(table)}{_figure(png, caption)}"
+    if len(contrasts):
+        caption += " Below: differences of the group means with their HDI, P(difference > 0)."
+    image = _image(
+        model.pngs.get("estimates"),
+        lambda: figs.estimates_figure(model.summary, groups, model.contrasts, style),
+        style,
+        caption,
+    )
+    return {"table": _table(table), "image": image}
+
+
+def _order(rows: pd.DataFrame) -> dict[str, int]:
+    """Each parameter's position in the summary (the model's order)."""
+    return {p: i for i, p in enumerate(dict.fromkeys(rows["parameter"]))}
+
+
+def _contrasts(model: _Model) -> dict[str, Any] | None:
+    """Natural-scale contrasts: mean [HDI], P(> 0) and, where a ROPE is set, P(in ROPE)."""
+    if model.contrasts is None:
+        return None
+    rows = figs.natural_contrasts(model.contrasts)
+    if rows.empty:
+        return {"table": None}
+    label = _hdi_label(float(rows["hdi_prob"].iloc[0]))
+    table = pd.DataFrame(
+        {
+            "parameter": rows["parameter"],
+            "contrast": [
+                f"{a} − {b}" for a, b in zip(rows["group_a"], rows["group_b"], strict=True)
+            ],
+            f"mean {label}": [
+                _estimate(m, lo, hi)
+                for m, lo, hi in zip(rows["mean"], rows["hdi_low"], rows["hdi_high"], strict=True)
+            ],
+            "P(> 0)": [_fmt(v, PROB) for v in rows["p_greater"]],
+        }
+    )
+    has_rope = rows["rope_low"].notna()
+    if has_rope.any():
+        table["ROPE"] = [
+            _interval(lo, hi) if ok else "—"
+            for lo, hi, ok in zip(rows["rope_low"], rows["rope_high"], has_rope, strict=True)
+        ]
+        table["P(in ROPE)"] = [_fmt(v, PROB) for v in rows["p_in_rope"]]
+    return {"table": _table(table)}
+
+
+def _ppc(model: _Model, style: figs.FigureStyle) -> dict[str, Any] | None:
+    """PPC figure and the participants the model does not reproduce."""
+    if model.ppc is None:
+        return None
+    ppc = model.ppc
+    people = _natural_rows(ppc[ppc["statistic"] == figs.PARTICIPANT])
+    flagged = people[people["flagged"].astype(bool)]
+    interval = ppc["interval"].dropna()
+    share = f"{100 * float(interval.iloc[0]):g}%" if len(interval) else ""
+    image = _image(
+        model.pngs.get("ppc"),
+        lambda: figs.ppc_figure(ppc, style),
+        style,
+        f"Observed (black) against predicted (mean: line; {share} interval: band or bar): "
+        "proportion of best choices per trial bin, and P(stay) after a better and a worse "
+        "outcome.",
+    )
+    table = pd.DataFrame(
+        {
+            "participant": flagged["participant"],
+            "group": flagged["group"],
+            "observed P(best)": [_fmt(v) for v in flagged["observed"]],
+            f"predicted P(best) [{share}]": [
+                _estimate(m, lo, hi)
+                for m, lo, hi in zip(
+                    flagged["predicted_mean"],
+                    flagged["predicted_low"],
+                    flagged["predicted_high"],
+                    strict=True,
+                )
+            ],
+            "p-value": [_fmt(v, "{:.3f}") for v in flagged["p_value"]],
+        }
+    )
+    return {
+        "image": image,
+        "n_participants": len(people),
+        "n_flagged": len(flagged),
+        "flagged": _table(table) if len(flagged) else None,
+    }
+
+
+def _priors(model: _Model) -> Table | None:
+    """The parameter specs the fit recorded: link, priors and what each parameter is."""
+    try:
+        specs = json.loads(str(model.attrs["priors"]))
+    except (KeyError, json.JSONDecodeError):
+        return None
+    rows = [
+        {
+            "parameter": s.get("name", "?"),
+            "meaning": s.get("description") or "—",
+            "link": _link_text(s),
+            "group mean μ (unconstrained)": (
+                f"Normal({_fmt(s.get('mean_loc'))}, {_fmt(s.get('mean_scale'))})"
+            ),
+            "group sd σ": f"HalfNormal({_fmt(s.get('sd_scale'))})",
+        }
+        for s in specs
+        if isinstance(s, dict)
+    ]
+    return _table(pd.DataFrame(rows)) if rows else None
+
+
+def _link_text(spec: Mapping[str, Any]) -> str:
+    upper = spec.get("upper")
+    link = str(spec.get("link", "?"))
+    return f"{link} (upper {_fmt(upper)})" if upper is not None else link
 
 
 def _participant_table(rows: pd.DataFrame, params: Sequence[str], hdi_label: str) -> pd.DataFrame:
@@ -634,116 +799,119 @@ def _participant_table(rows: pd.DataFrame, params: Sequence[str], hdi_label: str
     per = rows.groupby("participant", sort=False).agg(
         group=("group", "first"), r_hat=("r_hat", "max"), ess=("ess_bulk", "min")
     )
-    table = pd.DataFrame({"participant": per.index, "group": per["group"].to_numpy()})
+    ids = sorted(per.index, key=figs.natural_key)
+    table = pd.DataFrame({"participant": ids, "group": per.loc[ids, "group"].to_numpy()})
     for p in params:
-        table[f"{p}: mean {hdi_label}"] = wide.loc[per.index, p].to_numpy()
-    table["max R-hat"] = [_fmt(v, RHAT) for v in per["r_hat"]]
-    table["min ESS bulk"] = [_fmt(v, ESS) for v in per["ess"]]
+        table[f"{p}: mean {hdi_label}"] = wide.loc[ids, p].to_numpy()
+    table["max R-hat"] = [_fmt(v, RHAT) for v in per.loc[ids, "r_hat"]]
+    table["min ESS bulk"] = [_fmt(v, ESS) for v in per.loc[ids, "ess"]]
     return table
 
 
-def _participant_figure(
-    rows: pd.DataFrame, params: Sequence[str], colours: Mapping[str, Any]
-) -> Figure:
-    """A panel per parameter, participants sorted by mean (rows of _participant_estimates)."""
-    ordered = {p: f.sort_values("mean") for p, f in _by_parameter(rows, params).items()}
-    return _interval_figure(ordered, colours)
-
-
-def _participant_section(model: _Model, participants: _Participants, options: ReportOptions) -> str:
-    rows = _participant_estimates(model.summary, participants.groups)
+def _participants(
+    model: _Model, groups: Mapping[str, str], options: ReportOptions
+) -> dict[str, Any] | None:
+    rows = figs.participant_estimates(model.summary, groups)
     if not options.participant_table or rows.empty:
-        return ""
-    ids = list(dict.fromkeys(rows["participant"]))
+        return None
+    ids = sorted(set(rows["participant"]), key=figs.natural_key)
     shown = ids[: options.max_participants]
     rows = rows[rows["participant"].isin(shown)]
-    note = (
-        f"<p>Showing {len(shown)} of {len(ids)} participants; all are in "
-        "<code>summary.parquet</code>.</p>"
-        if len(shown) < len(ids)
-        else ""
-    )
-    if rows.empty:
-        return f"<h4>Participant estimates</h4>{note}"
-    params = _parameters(model.summary)
+    params = figs.parameters(model.summary)
     label = _hdi_label(model.hdi_prob)
-    png = _png(_participant_figure(rows, params, participants.colours), options.dpi)
-    caption = f"Participant estimates sorted by mean, with {label}; colour = group."
-    table = _table(_participant_table(rows, params, label))
-    return f"<h4>Participant estimates</h4>{note}{table}{_figure(png, caption)}"
+    style = options.figure_style()
+    png = _png(figs.participant_figure(rows, params, style), style)
+    return {
+        "n_shown": len(shown),
+        "n_all": len(ids),
+        "table": _table(_participant_table(rows, params, label)),
+        "image": Image(
+            _uri(png), f"Participant estimates sorted by mean, with {label}; colour = group."
+        ),
+    }
 
 
-def _model_section(
-    model: _Model, participants: _Participants, options: ReportOptions, anchor: str
-) -> str:
-    plots = _figure(model.trace_png, f"Trace plot of the group-level parameters ({model.name})")
-    plots += _figure(model.rank_png, f"Rank plot of the group-level parameters ({model.name})")
-    return (
-        f'<section id="{anchor}"><h3>Model {_e(model.name)} {_badge(model.passed)}</h3>'
-        f"{_convergence(model)}{_group_section(model, participants, options)}"
-        f"{_participant_section(model, participants, options)}"
-        "<h4>Trace and rank plots</h4><p>Chains should overlap in the trace plot and the "
-        f"rank histograms should be flat.</p>{plots}</section>"
+def _correlations(
+    model: _Model, groups: Mapping[str, str], style: figs.FigureStyle
+) -> Image | None:
+    if len(figs.parameters(model.summary)) < 2:
+        return None
+    return _image(
+        model.pngs.get("correlations"),
+        lambda: figs.correlation_figure(model.summary, groups, style),
+        style,
+        "Posterior-mean participant estimates against each other, with the Pearson "
+        "correlation across participants (means shrink towards their group mean).",
     )
 
 
-def _dataset_section(index: int, dataset: _Dataset, options: ReportOptions) -> str:
-    participants = _Participants.from_table(dataset.participants)
-    parts = [f'<section id="d{index}"><h2>Dataset {_e(dataset.name)}</h2>']
-    parts.append(_cleaning(dataset.participants))
-    if len(dataset.models) > 1:
-        parts.append(_comparison(dataset.models))
-    for j, model in enumerate(dataset.models):
-        parts.append(_model_section(model, participants, options, f"d{index}m{j}"))
-    parts.append("</section>")
-    return "".join(parts)
+def _model_view(
+    model: _Model, groups: Mapping[str, str], options: ReportOptions, anchor: str
+) -> dict[str, Any]:
+    style = options.figure_style()
+    return {
+        "anchor": anchor,
+        "name": model.name,
+        "passed": model.passed,
+        "convergence": _convergence(model),
+        "estimates": _estimates(model, groups, style),
+        "contrasts": _contrasts(model),
+        "ppc": _ppc(model, style),
+        "priors": _priors(model),
+        "participants": _participants(model, groups, options),
+        "correlations": _correlations(model, groups, style),
+        "regressors": model.regressors,
+        "trace": Image(
+            _uri(model.trace_png), f"Trace plot of the group-level parameters ({model.name})"
+        ),
+        "rank": Image(
+            _uri(model.rank_png), f"Rank plot of the group-level parameters ({model.name})"
+        ),
+    }
 
 
-def _contents(datasets: Sequence[_Dataset]) -> str:
-    items = []
-    for i, d in enumerate(datasets):
-        models = "".join(
-            f'<li><a href="#d{i}m{j}">{_e(m.name)}</a> {_badge(m.passed)}</li>'
-            for j, m in enumerate(d.models)
-        )
-        items.append(f'<li><a href="#d{i}">{_e(d.name)}</a><ul>{models}</ul></li>')
-    return f"<nav><h2>Contents</h2><ul>{''.join(items)}</ul></nav>"
-
-
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;
-max-width:1200px;padding:0 1em;color:#222;line-height:1.45}
-h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #aaa;margin-top:2em}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
-th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f0f0f0}tr.fail td{background:#fde2e2}
-.scroll{overflow-x:auto;max-height:40em;overflow-y:auto}
-td.long{overflow-wrap:anywhere;min-width:12em}
-.badge{display:inline-block;padding:.05em .5em;border-radius:.3em;color:#fff;
-font-weight:bold;font-size:.85em}.badge.pass{background:#2e7d32}.badge.fail{background:#c62828}
-.warn{color:#c62828}figure{margin:1em 0}img{max-width:100%;height:auto}
-figcaption{font-size:.85em;color:#555}code{background:#f4f4f4;padding:0 .2em}
-summary{cursor:pointer;color:#555;font-size:.9em}
-"""
+def _dataset_view(index: int, dataset: _Dataset, options: ReportOptions) -> dict[str, Any]:
+    groups = dataset.groups
+    return {
+        "anchor": f"d{index}",
+        "name": dataset.name,
+        "cleaning": _cleaning(dataset.participants),
+        "comparison": _comparison(dataset, options.figure_style()),
+        "across_models": _across_models(dataset.models),
+        "models": [
+            _model_view(m, groups, options, f"d{index}m{j}") for j, m in enumerate(dataset.models)
+        ],
+    }
 
 
 # --------------------------------------------------------------------------- entry points
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def build_report(title: str, datasets: Sequence[DatasetResults], options: ReportOptions) -> str:
     """Load every artifact and return the whole report as one HTML string."""
     loaded = _load(datasets)
     generated = options.generated_at or datetime.now(UTC).isoformat(timespec="seconds")
-    header = (
-        f"<h1>{_e(title)}</h1><p>Generated {_e(generated)} by cogfit {_e(__version__)}.</p>"
-        f"<h2>Provenance</h2>{_provenance(loaded)}<h2>How to read this report</h2>{HOW_TO_READ}"
-    )
-    body = [header, _contents(loaded)]
-    body += [_dataset_section(i, d, options) for i, d in enumerate(loaded)]
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(title)}</title><style>{CSS}</style></head>"
-        f"<body>{''.join(body)}</body></html>\n"
+        _environment()
+        .get_template(TEMPLATE)
+        .render(
+            title=title,
+            generated=generated,
+            version=__version__,
+            provenance=_provenance(loaded),
+            legend=_settings_legend(loaded),
+            datasets=[_dataset_view(i, d, options) for i, d in enumerate(loaded)],
+        )
     )
 
 
