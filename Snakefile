@@ -23,6 +23,6 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         all_diagnostics(),
-        all_contrasts(),
+        all_analyses(),
         f"{RESULTS}/report/index.html",
     default_target: True

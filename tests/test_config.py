@@ -592,6 +592,19 @@ def test_schema_and_jobs_agree_where_they_once_did_not(
 # --------------------------------------------------------------------------- --configfile
 
 
+PER_FIT = ("fit", "diagnose", "contrasts", "marginal", "ppc", "regressors", "figures_fit")
+PER_DATASET = ("clean", "compare", "figures_comparison")
+
+
+def jobs_of(n_fits: int, n_datasets: int = 1) -> dict[str, int]:
+    """The jobs a full run of ``n_fits`` fits on ``n_datasets`` datasets plans."""
+    return {
+        **dict.fromkeys(PER_FIT, n_fits),
+        **dict.fromkeys(PER_DATASET, n_datasets),
+        "report": 1,
+    }
+
+
 def test_configfile_replaces_example_config_and_config_overrides_it(tmp_path: Path) -> None:
     work = make_workdir(tmp_path)
     shutil.copy(work / "data/example/bandit.csv", work / "data/example/mine.csv")
@@ -600,12 +613,12 @@ def test_configfile_replaces_example_config_and_config_overrides_it(tmp_path: Pa
     (work / "user.yaml").write_text(yaml.safe_dump(user, sort_keys=False))
 
     out = snakemake(work, "-n", "--configfile", "user.yaml").stdout
-    assert jobs_planned(out) == {"clean": 1, "fit": 1, "diagnose": 1, "contrasts": 1, "report": 1}
+    assert jobs_planned(out) == jobs_of(1)
     assert "res_mine/mine/rw/posterior.nc" in out
     assert "example" not in out.replace("data/example/", "")
 
     out = snakemake(work, "-n", "--config", "results=elsewhere").stdout
-    assert jobs_planned(out) == {"clean": 1, "fit": 2, "diagnose": 2, "contrasts": 2, "report": 1}
-    for model in ("rw", "rw_dual"):
+    assert jobs_planned(out) == jobs_of(3)
+    for model in ("rw", "rw_dual", "rw_persev"):
         assert f"elsewhere/example/{model}/posterior.nc" in out
     assert "mine" not in out

@@ -13,6 +13,12 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 COPY = ("Snakefile", "workflow", "scripts", "config", "profiles", "envs", "src", "data/example")
 TINY_SAMPLER = {"chains": 2, "warmup": 150, "samples": 150, "seed": 11, "device": "cpu"}
+#: analysis stages at sizes that keep the end-to-end tests short
+TINY_ANALYSES = {
+    "compare": {"draws": 100, "importance_samples": 50},
+    "ppc": {"draws": 100},
+    "regressors": {"draws": 100},
+}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -49,6 +55,7 @@ def make_workdir(root: Path, **overrides: object) -> Path:
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     cfg["sampler"] = dict(TINY_SAMPLER)
     cfg["diagnostics"]["on_fail"] = "warn"
+    cfg.update(TINY_ANALYSES)
     cfg.update(overrides)
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return work

@@ -83,6 +83,7 @@ FIT_MODULES = (
     "sampling.py",
     "packaging.py",
     "fit.py",
+    "folds.py",
     "models",
 )
 

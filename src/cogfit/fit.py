@@ -66,6 +66,21 @@ def fit(
     return to_inference_data(model, mcmc, data, settings, timings, dataset)
 
 
+def _held_out_fold(
+    data: TaskData, fold: int, n_folds: int, seed: int, log: logging.Logger
+) -> tuple[TaskData, dict[str, Any]]:
+    """The data of fold ``fold`` (held-out participants masked) and the attributes that
+    record it."""
+    import json
+
+    from cogfit.folds import assign_folds, fold_data, held_out
+
+    out = held_out(assign_folds(data.participants, data.group_index, n_folds, seed), fold)
+    ids = [p for p, o in zip(data.participants, out, strict=True) if o]
+    log.info("fold %d of %d: %d participants held out", fold, n_folds, len(ids))
+    return fold_data(data, out), {"fold": fold, "n_folds": n_folds, "held_out": json.dumps(ids)}
+
+
 def run_fit(
     trials_path: str,
     out_path: str,
@@ -74,14 +89,24 @@ def run_fit(
     n_options: int,
     settings: SamplerSettings,
     priors: Mapping[str, Mapping[str, Any]] | None = None,
+    fold: tuple[int, int] | None = None,
     log: logging.Logger = LOG,
 ) -> None:
-    """Read cleaned trials, fit, and write posterior.nc atomically."""
+    """Read cleaned trials, fit, and write posterior.nc atomically.
+
+    ``fold = (k, K)``: fold k of K-fold cross-validation by participant
+    (:mod:`cogfit.folds`, seeded by ``settings.seed``): the fold's participants are held
+    out (their trials masked) and recorded in the ``fold`` and ``held_out`` attributes."""
     import pandas as pd
 
     from cogfit.io import write_netcdf
 
     data = task_data_from_trials(pd.read_parquet(trials_path), n_options)
+    attrs: dict[str, Any] = {}
+    if fold is not None:
+        data, attrs = _held_out_fold(data, *fold, settings.seed, log)
     idata = fit(model_name, data, settings, priors, dataset, log)
+    for group in ("posterior", "sample_stats", "log_likelihood"):
+        getattr(idata, group).attrs.update(attrs)
     write_netcdf(idata, out_path)
     log.info("wrote %s", out_path)

@@ -23,6 +23,7 @@ DATASETS = sorted(config["datasets"])
 wildcard_constraints:
     dataset="|".join(re.escape(d) for d in DATASETS),
     model="[A-Za-z0-9_]+",
+    fold="[0-9]+",
 
 
 def dataset_cfg(wildcards):
@@ -38,8 +39,31 @@ def all_diagnostics():
     return [f"{RESULTS}/{d}/{m}/diagnostics.parquet" for d, m in fits()]
 
 
-def all_contrasts():
-    return [f"{RESULTS}/{d}/{m}/contrasts.parquet" for d, m in fits()]
+def dataset_models(dataset):
+    """The models fitted to ``dataset``, in config order."""
+    return list(config["datasets"][dataset]["models"])
+
+
+def per_fit(name):
+    """``results/{dataset}/{model}/{name}`` of every fit."""
+    return [f"{RESULTS}/{d}/{m}/{name}" for d, m in fits()]
+
+
+def all_analyses():
+    """Every analysis artifact: per fit, and the model comparison of every dataset."""
+    tables = [per_fit(n) for n in ("contrasts.parquet", "ppc.parquet", "regressors.parquet")]
+    comparisons = [f"{RESULTS}/{d}/model_comparison.parquet" for d in DATASETS]
+    return [path for paths in tables for path in paths] + comparisons
+
+
+def compare_inputs(wildcards):
+    """Model name -> its marginal likelihood file(s): the fit's, or one per fold."""
+    models = dataset_models(wildcards.dataset)
+    base = f"{RESULTS}/{wildcards.dataset}"
+    if config["compare"]["method"] == "psis":
+        return {m: f"{base}/{m}/marginal.nc" for m in models}
+    folds = range(config["compare"]["folds"])
+    return {m: [f"{base}/{m}/folds/{k}/marginal.nc" for k in folds] for m in models}
 
 
 def fit_gpus():

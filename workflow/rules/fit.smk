@@ -23,3 +23,30 @@ rule fit:
         fit_env()
     script:
         "../../scripts/fit.py"
+
+
+rule fit_fold:
+    """One fold of K-fold cross-validation by participant (compare.method: kfold): the
+    same fit with the fold's held-out participants' trials masked, so every fold keeps
+    the full data's shapes and shares one compiled program."""
+    input:
+        trials=f"{RESULTS}/{{dataset}}/clean/trials.parquet",
+    output:
+        posterior=f"{RESULTS}/{{dataset}}/{{model}}/folds/{{fold}}/posterior.nc",
+    params:
+        dataset="{dataset}",
+        model="{model}",
+        sampler=config["sampler"],
+        n_options=lambda wc: config["datasets"][wc.dataset]["n_options"],
+        priors=lambda wc: config["datasets"][wc.dataset]["priors"],
+        fold=lambda wc: (int(wc.fold), config["compare"]["folds"]),
+        code=FIT_CODE_HASH,
+    threads: config["sampler"]["chains"]
+    resources:
+        gpu=fit_gpus(),
+    log:
+        f"{RESULTS}/logs/{{dataset}}/{{model}}/folds/{{fold}}/fit.log",
+    conda:
+        fit_env()
+    script:
+        "../../scripts/fit.py"
