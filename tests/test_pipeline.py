@@ -3,6 +3,7 @@ opened with pandas or ArviZ; then the caching promises (-n idle, report-only rer
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import arviz as az
@@ -181,3 +182,126 @@ def test_contrasts_artifact(pipeline: Path, model: str) -> None:
     values = posterior[f"{params[0]}_mu_natural"]
     diff = values.sel(group=row["group_a"]) - values.sel(group=row["group_b"])
     assert row["mean"] == pytest.approx(float(diff.mean()), rel=1e-6)
+
+
+MODELS = ("rw", "rw_dual", "rw_persev")
+
+
+@pytest.mark.slow
+def test_analysis_artifacts_open(pipeline: Path) -> None:
+    """Every analysis artifact of the default run exists and opens with its columns."""
+    from cogfit.comparison import PARTICIPANT_COLUMNS, TABLE_COLUMNS
+    from cogfit.ppc import COLUMNS as PPC_COLUMNS
+
+    results = pipeline / "results" / "example"
+    table = pd.read_parquet(results / "model_comparison.parquet")
+    assert list(table.columns) == list(TABLE_COLUMNS)
+    assert sorted(table["model"]) == sorted(MODELS)
+    assert table["elpd"].notna().all() and table["weight"].sum() == pytest.approx(1.0)
+    per_participant = pd.read_parquet(results / "model_comparison_participants.parquet")
+    assert list(per_participant.columns) == list(PARTICIPANT_COLUMNS)
+    assert set(per_participant["group"]) == {"control", "patient"}
+    trials = pd.read_parquet(results / "clean/trials.parquet")
+    for model in MODELS:
+        marginal = az.from_netcdf(results / model / "marginal.nc")
+        assert marginal.log_likelihood["choice"].dims == ("chain", "draw", "participant")
+        ppc = pd.read_parquet(results / model / "ppc.parquet")
+        assert list(ppc.columns) == list(PPC_COLUMNS)
+        assert {"learning_curve", "stay", "participant"} <= set(ppc["statistic"])
+        regressors = pd.read_parquet(results / model / "regressors.parquet")
+        assert len(regressors) == 2 * len(trials)  # posterior mean and median parameters
+        assert {"prediction_error", "p_choice", "value_0", "value_1"} <= set(regressors.columns)
+
+
+@pytest.mark.slow
+def test_figures_redraw_without_refitting(pipeline: Path) -> None:
+    """`snakemake figures` after a full run has nothing to do; a lost figure is redrawn
+    from the cached artifacts, with no fit or analysis job."""
+    assert jobs_planned(snakemake(pipeline, "-n", "figures").stdout) == {}
+    figures = pipeline / "results/figures/example"
+    for suffix in ("pdf", "png"):
+        assert (figures / f"rw_ppc.{suffix}").stat().st_size > 1000
+    (figures / "rw_ppc.pdf").unlink()
+    (figures / "comparison.png").unlink()
+    planned = jobs_planned(snakemake(pipeline, "-n", "figures").stdout)
+    assert planned == {"figures_fit": 1, "figures_comparison": 1}
+    snakemake(pipeline, "figures")
+    assert (figures / "rw_ppc.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def _chromium() -> str:
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        reason = "headless Chromium is not installed (.ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium is required in CI: {reason}")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium(pipeline: Path, tmp_path: Path) -> None:
+    """The report as a browser renders it: the new sections are there, every image decodes,
+    and the file stays small enough to mail."""
+    import subprocess
+
+    html = pipeline / "results/report/index.html"
+    assert html.stat().st_size < 6_000_000
+    script = (
+        "<script>window.onload=()=>{const bad=[...document.images].filter("
+        "i=>!i.complete||i.naturalWidth===0).length;"
+        "document.body.setAttribute('data-broken-images',String(bad));};</script>"
+    )
+    page = tmp_path / "page.html"
+    page.write_text(html.read_text().replace("</body>", script + "</body>"))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    flags += ["--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path}/u"]
+    dom = subprocess.run(
+        [_chromium(), *flags, "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    for heading in (
+        "Model comparison",
+        "Bayesian model selection",
+        "Posterior predictive checks",
+        "Group contrasts (natural scale)",
+        "Priors used",
+    ):
+        assert heading in dom, heading
+    assert 'data-broken-images="0"' in dom
+    for model in MODELS:
+        assert f"Model {model}" in dom
+
+
+@pytest.mark.slow
+def test_kfold_comparison_refits_each_fold(tmp_path: Path) -> None:
+    """compare.method: kfold plans one refit per fold ({fold} wildcard) and scores every
+    participant exactly once, held out."""
+    from workflow_helpers import TINY_ANALYSES
+
+    work = make_workdir(
+        tmp_path, compare={**TINY_ANALYSES["compare"], "method": "kfold", "folds": 2}
+    )
+    cfg_path = work / "config/config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["datasets"]["example"]["models"] = ["rw", "rw_persev"]
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    target = "results/example/model_comparison.parquet"
+    planned = jobs_planned(snakemake(work, "-n", target).stdout)
+    assert planned == {"clean": 1, "fit_fold": 4, "fold_marginal": 4, "compare": 1}
+    snakemake(work, target)
+    table = pd.read_parquet(work / target)
+    assert set(table["method"]) == {"kfold"} and set(table["model"]) == {"rw", "rw_persev"}
+    assert (table["n_participants"] == 43).all() and table["elpd"].notna().all()
+    held_out = []
+    for fold in (0, 1):
+        fold_fit = az.from_netcdf(work / f"results/example/rw/folds/{fold}/posterior.nc")
+        held_out += yaml.safe_load(fold_fit.posterior.attrs["held_out"])
+    assert sorted(held_out) == sorted(
+        pd.read_parquet(work / "results/example/clean/trials.parquet")["participant"].unique()
+    )
