@@ -275,3 +275,23 @@ def test_groups_without_an_index(groups: tuple[str, ...], expected: str | None) 
     del idata.constant_data["group_index"]
     _, participants = compare_models({"rw": [idata]})
     assert list(participants["group"]) == [expected] * 3
+
+
+def test_verdict_names_what_the_differences_resolve() -> None:
+    """Beyond 2 SE of the difference a model is worse; within, not told apart."""
+    from cogfit.comparison import verdict
+
+    table = pd.DataFrame(
+        {
+            "model": ["a", "b", "c"],
+            "rank": [0, 1, 2],
+            "elpd_diff": [0.0, 1.0, 9.0],
+            "diff_se": [0.0, 2.0, 3.0],
+        }
+    )
+    text = verdict(table)
+    assert text.startswith("a predicts new participants best and is clearly better than c")
+    assert "c (by 9.0 ± 3.0)" in text and "b (1.0 ± 2.0) is within 2 SE" in text
+    assert "but" not in verdict(table.iloc[[0, 2]])
+    assert "clearly" not in verdict(table.iloc[[0, 1]])
+    assert "nothing to compare" in verdict(table.iloc[[0]])

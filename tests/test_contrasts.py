@@ -86,3 +86,18 @@ def test_contrasts_of_what_is_not_fitted_fail_before_any_job(contrasts: dict, ex
     config = {"datasets": {"d": {"models": ["rw"]}}, "contrasts": contrasts}
     with pytest.raises(ConfigError, match=expected):
         check_config(config)
+
+
+def test_credible_rows_are_those_whose_hdi_excludes_zero() -> None:
+    from cogfit.contrasts import credible
+
+    table = pd.DataFrame(
+        {
+            "parameter": ["a", "b", "c", "a"],
+            "scale": ["natural", "natural", "natural", "unconstrained"],
+            "hdi_low": [0.1, -0.2, -0.5, 0.3],
+            "hdi_high": [0.4, 0.3, -0.1, 0.9],
+        }
+    )
+    assert list(credible(table)["parameter"]) == ["a", "c"]
+    assert list(credible(table, "unconstrained")["parameter"]) == ["a"]

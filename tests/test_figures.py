@@ -390,3 +390,20 @@ def test_snakemake_figures_plans_only_figure_jobs(tmp_path: Path) -> None:
     models = yaml.safe_load((work / "config/config.yaml").read_text())["datasets"]
     n_fits = sum(len(d["models"]) for d in models.values())
     assert planned == {"figures_fit": n_fits, "figures_comparison": len(models), "figures": 1}
+
+
+def test_group_misses_count_per_block_curves_and_stay_rows() -> None:
+    from cogfit.figures import group_misses
+
+    rows = [
+        ("learning_curve", "1", 10, True),
+        ("learning_curve", "2", 10, False),
+        ("learning_curve", "all", 20, True),  # pooled: the per-block rows count instead
+        ("learning_curve", "2", 0, True),  # an empty bin checks nothing
+        ("stay", "all", 5, True),
+        ("participant", "all", 8, True),
+    ]
+    ppc = pd.DataFrame(rows, columns=["statistic", "block", "n", "flagged"])
+    assert group_misses(ppc) == (2, 3)
+    no_blocks = ppc[ppc["block"] == "all"]
+    assert group_misses(no_blocks) == (2, 2)

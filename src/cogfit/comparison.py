@@ -51,6 +51,8 @@ METHODS = ("psis", "kfold")
 #: bad up to 1, very bad above
 K_GOOD = 0.7
 K_BAD = 1.0
+#: an elpd difference within this many of its SEs is one the data do not resolve
+RESOLVED_SE = 2.0
 TABLE_COLUMNS = (
     "model",
     "rank",
@@ -408,6 +410,34 @@ def _warn_pareto_k(table: pd.DataFrame, log: logging.Logger) -> None:
         K_GOOD,
         counts,
     )
+
+
+def verdict(table: pd.DataFrame) -> str:
+    """One sentence on which model the data support, from a comparison table (best
+    first): a model behind the best by more than :data:`RESOLVED_SE` SEs of the
+    difference is worse; one within them is not told apart from the best."""
+    if len(table) < 2:
+        return f"One model ({table['model'].iloc[0]}): nothing to compare it with."
+    rows = table.sort_values("rank", kind="stable")
+    best, rest = rows.iloc[0], rows.iloc[1:]
+    close = rest[rest["elpd_diff"] <= RESOLVED_SE * rest["diff_se"]]
+    worse = rest.drop(close.index)
+    sentence = f"{best['model']} predicts new participants best"
+    if len(worse):
+        names = ", ".join(
+            f"{r.model} (by {r.elpd_diff:.1f} ± {r.diff_se:.1f})" for r in worse.itertuples()
+        )
+        sentence += f" and is clearly better than {names}"
+    if len(close):
+        names = ", ".join(
+            f"{r.model} ({r.elpd_diff:.1f} ± {r.diff_se:.1f})" for r in close.itertuples()
+        )
+        verb = "is" if len(close) == 1 else "are"
+        sentence += (
+            f", but {names} {verb} within {RESOLVED_SE:g} SE of it: the data do not tell "
+            "them apart (prefer the simpler model)"
+        )
+    return sentence + "."
 
 
 def run_compare(

@@ -101,6 +101,12 @@ def contrast_rows(
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def credible(table: pd.DataFrame, scale: str = "natural") -> pd.DataFrame:
+    """The rows of ``scale`` whose HDI excludes 0: the group differences the data support."""
+    rows = table[table["scale"] == scale]
+    return rows[(rows["hdi_low"] > 0) | (rows["hdi_high"] < 0)]
+
+
 def run_contrasts(
     posterior_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],

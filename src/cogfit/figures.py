@@ -538,6 +538,18 @@ PPC_COLUMNS = (
 )
 
 
+def group_misses(ppc: pd.DataFrame) -> tuple[int, int]:
+    """(observed values outside their predicted interval, values checked) over the group
+    rows of a PPC table (learning-curve bins per block, stay/switch): a model that
+    reproduces the data misses about ``1 - interval`` of them by chance."""
+    per_block = (ppc["statistic"] == LEARNING_CURVE) & (ppc["block"] != POOLED_BLOCK)
+    blocks = set(ppc.loc[ppc["statistic"] == LEARNING_CURVE, "block"])
+    if blocks == {POOLED_BLOCK}:  # no blocks: the curves are the pooled rows
+        per_block = ppc["statistic"] == LEARNING_CURVE
+    rows = ppc[(per_block | (ppc["statistic"] == STAY)) & (ppc["n"] > 0)]
+    return int(rows["flagged"].astype(bool).sum()), len(rows)
+
+
 def _blocks(rows: pd.DataFrame) -> list[str]:
     """Blocks in natural order, the pooled one ("all") last."""
     names = natural_sorted(rows["block"])

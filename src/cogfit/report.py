@@ -30,7 +30,9 @@ from matplotlib.figure import Figure
 
 from cogfit import __version__
 from cogfit import figures as figs
+from cogfit.comparison import verdict
 from cogfit.contrasts import COLUMNS as CONTRAST_COLUMNS
+from cogfit.contrasts import credible
 from cogfit.errors import CogfitError, ConfigError
 from cogfit.io import write_text
 from cogfit.schema import subschema
@@ -551,6 +553,7 @@ def _comparison(dataset: _Dataset, style: figs.FigureStyle) -> dict[str, Any] | 
         "table": _table(_comparison_table(table)),
         "image": image,
         "n_models": len(table),
+        "verdict": verdict(table),
         "bms": _bms(table),
         "participants": _best_per_participant(dataset.comparison_participants, dataset.groups),
     }
@@ -716,7 +719,12 @@ def _contrasts(model: _Model) -> dict[str, Any] | None:
             for lo, hi, ok in zip(rows["rope_low"], rows["rope_high"], has_rope, strict=True)
         ]
         table["P(in ROPE)"] = [_fmt(v, PROB) for v in rows["p_in_rope"]]
-    return {"table": _table(table)}
+    supported = credible(model.contrasts)
+    found = [
+        f"{r.parameter}: {r.group_a} − {r.group_b} = {_estimate(r.mean, r.hdi_low, r.hdi_high)}"
+        for r in supported.itertuples()
+    ]
+    return {"table": _table(table), "credible": found, "hdi_label": label}
 
 
 def _ppc(model: _Model, style: figs.FigureStyle) -> dict[str, Any] | None:
@@ -753,8 +761,13 @@ def _ppc(model: _Model, style: figs.FigureStyle) -> dict[str, Any] | None:
             "p-value": [_fmt(v, "{:.3f}") for v in flagged["p_value"]],
         }
     )
+    outside, checked = figs.group_misses(ppc)
     return {
         "image": image,
+        "share": share,
+        "outside": outside,
+        "checked": checked,
+        "expected": round(checked * (1 - float(interval.iloc[0]))) if len(interval) else 0,
         "n_participants": len(people),
         "n_flagged": len(flagged),
         "flagged": _table(table) if len(flagged) else None,
