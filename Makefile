@@ -9,7 +9,7 @@ CORES  ?= all
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run test lint report clean-results bench bench-devices
+.PHONY: install run test lint report clean-results bench bench-devices bench-analysis
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ clean-results:
 
 bench-devices: $(STAMP)
 	$(BIN)/python benchmarks/device_scaling.py
+
+bench-analysis: $(STAMP)
+	$(BIN)/python benchmarks/analysis.py
 
 # cogfit vs tutorial NumPyro vs Stan (PyStan from the optional "bench" extra)
 bench: $(STAMP)
