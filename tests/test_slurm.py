@@ -47,6 +47,10 @@ SLURM_ARGS = (
 # device auto: fit jobs ask SLURM for a GPU (device cpu asks for none); JAX then uses the
 # GPU where the node has one, else the CPU (as on CI), so draws match the local CPU run.
 SAMPLER = {**TINY_SAMPLER, "device": "auto"}
+#: the models the example config fits
+MODELS = ("rw", "rw_dual", "rw_persev")
+#: per-fit rules that run as small CPU jobs (no GPU asked for)
+CPU_JOBS = ("diagnose", "marginal", "ppc", "regressors", "contrasts")
 
 pytestmark = pytest.mark.slow
 
@@ -139,9 +143,9 @@ def scontrol_job(env: dict[str, str], jobid: str) -> str:
     ).stdout
 
 
-def run_on_slurm(work: Path, env: dict[str, str]) -> subprocess.Popen:
+def run_on_slurm(work: Path, env: dict[str, str], *targets: str) -> subprocess.Popen:
     return subprocess.Popen(
-        ["python", "-m", "snakemake", *SLURM_ARGS],
+        ["python", "-m", "snakemake", *SLURM_ARGS, *targets],
         cwd=work,
         env=env,
         stdout=subprocess.PIPE,
@@ -175,22 +179,24 @@ def slurm_run(slurm: dict[str, str], tmp_path_factory: pytest.TempPathFactory): 
 def test_fit_jobs_went_through_sbatch_with_a_gpu(slurm_run, slurm) -> None:  # noqa: ANN001
     work, jobs, _ = slurm_run
     fits = jobs[jobs["rule"] == "fit"]
-    assert len(fits) == 2, jobs  # rw and rw_dual
+    assert len(fits) == len(MODELS), jobs
     assert set(fits["state"]) == {"COMPLETED"}
     for jobid in fits["jobid"]:
         assert re.search(r"TresPerJob=gres:gpu:1|gres/gpu[:=]1", scontrol_job(slurm, jobid))
-    # light rules: diagnose as small CPU jobs without a GPU; clean and report ran locally
-    diag = jobs[jobs["rule"] == "diagnose"]
-    assert len(diag) == 2
-    for jobid in diag["jobid"]:
-        assert "gpu" not in scontrol_job(slurm, jobid).split("TresPerJob=")[-1].split()[0]
-    assert not set(jobs["rule"]) & {"clean", "report"}
+    # light rules: small CPU jobs without a GPU; clean, figures and report ran locally
+    for rule in CPU_JOBS:
+        light = jobs[jobs["rule"] == rule]
+        assert len(light) == len(MODELS), (rule, jobs)
+        for jobid in light["jobid"]:
+            assert "gpu" not in scontrol_job(slurm, jobid).split("TresPerJob=")[-1].split()[0]
+    assert len(jobs[jobs["rule"] == "compare"]) == 1
+    assert not set(jobs["rule"]) & {"clean", "report", "figures_fit", "figures_comparison"}
     assert (work / "results/report/index.html").exists()
 
 
 def test_slurm_artifacts_match_a_local_run(slurm_run, pipeline: Path) -> None:  # noqa: ANN001
     work, _, _ = slurm_run
-    for model in ("rw", "rw_dual"):
+    for model in MODELS:
         remote = az.from_netcdf(work / f"results/example/{model}/posterior.nc")
         local = az.from_netcdf(pipeline / f"results/example/{model}/posterior.nc")
         assert remote.groups() == local.groups()
@@ -210,7 +216,8 @@ def test_slurm_artifacts_match_a_local_run(slurm_run, pipeline: Path) -> None:  
 def test_cancelled_fit_is_retried_to_completion(slurm, tmp_path: Path) -> None:  # noqa: ANN001
     work = make_workdir(tmp_path, sampler=SAMPLER)
     before = set(squeue(slurm)["jobid"])
-    proc = run_on_slurm(work, slurm)
+    # the fits only: what is retried is a fit job; the stages after it are tested above
+    proc = run_on_slurm(work, slurm, *(f"results/example/{m}/posterior.nc" for m in MODELS))
     cancelled = None
     deadline = time.time() + 300
     while cancelled is None and time.time() < deadline and proc.poll() is None:
@@ -226,9 +233,9 @@ def test_cancelled_fit_is_retried_to_completion(slurm, tmp_path: Path) -> None: 
     jobs = submitted_jobs(work, slurm, before)
     fits = jobs[jobs["rule"] == "fit"]
     assert fits.loc[fits["jobid"] == cancelled, "state"].item() == "CANCELLED"
-    assert (fits["state"] == "COMPLETED").sum() == 2, fits  # both models, one after a retry
-    assert "attempt" in log.lower() or len(fits) == 3
-    for model in ("rw", "rw_dual"):
+    assert (fits["state"] == "COMPLETED").sum() == len(MODELS), fits  # one after a retry
+    assert "attempt" in log.lower() or len(fits) == len(MODELS) + 1
+    for model in MODELS:
         idata = az.from_netcdf(work / f"results/example/{model}/posterior.nc")
         assert idata.posterior.sizes["draw"] > 0
     leftovers = list((work / "results").rglob("*.tmp"))
