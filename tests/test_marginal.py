@@ -26,7 +26,13 @@ from scipy.stats import norm
 
 from cogfit.data import TaskData
 from cogfit.errors import ConfigError, DataError
-from cogfit.marginal import CompareSettings, marginal_log_lik, run_marginal
+from cogfit.marginal import (
+    ESS_QUANTILE,
+    CompareSettings,
+    LowQuantile,
+    marginal_log_lik,
+    run_marginal,
+)
 from cogfit.models import get_model
 from cogfit.models.base import BehaviouralModel, ParamSpec
 from cogfit.schema import section_defaults
@@ -212,6 +218,25 @@ def test_results_do_not_depend_on_the_chunks(rw_data: TaskData, budget: int) -> 
     chunked = marginal_log_lik(model, rw_data, RW_DRAWS, 50, seed=2, budget=budget)
     for a, b in zip(whole, chunked, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("n_draws", [1, 2, 37, 500])
+def test_the_low_quantile_is_numpys(n_draws: int) -> None:
+    """Fed in uneven chunks of draws and columns, from the smallest values only: equal to
+    np.quantile over the whole [draws, columns] array, exactly; NaN where a column has one."""
+    rng = np.random.default_rng(n_draws)
+    values = rng.gamma(2.0, 10.0, (n_draws, 9)).astype(np.float32)
+    values[:, 3] = values[0, 3]  # ties
+    values[n_draws // 2, 5] = np.nan
+    for q in (ESS_QUANTILE, 0.5, 1.0):
+        low = LowQuantile(n_draws, 9, q)
+        for columns in (slice(0, 4), slice(4, 9)):
+            cuts = np.unique(np.r_[0, rng.integers(0, n_draws + 1, 3), n_draws])
+            for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+                low.add(columns, values[lo:hi, columns])
+        want = np.quantile(values.astype(float), q, axis=0)
+        np.testing.assert_array_equal(low.value(), want)
+        assert np.isnan(low.value()[5]) and low.smallest.shape[0] <= q * n_draws + 2
 
 
 def test_bad_draws_are_data_errors(rw_data: TaskData) -> None:

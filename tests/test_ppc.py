@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
 from test_regressors import delta_rule_loop, random_draws
 
 from cogfit.data import task_data_from_trials
-from cogfit.fitted import aligned_trials
+from cogfit.fitted import aligned_trials, load_fit, read_trials
 from cogfit.models import get_model
-from cogfit.ppc import COLUMNS, PPCSettings, ppc_table, predicted_choices, run_ppc
+from cogfit.ppc import (
+    COLUMNS,
+    HitHistogram,
+    PPCSettings,
+    ppc_table,
+    predicted_choices,
+    run_ppc,
+)
 from cogfit.settings import settings_from_section
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
+from cogfit.trialwise import PosteriorDraws
 
 SEED = 11
 
@@ -268,3 +277,54 @@ def test_run_ppc_end_to_end(analysis_fits: dict[str, Path], tmp_path: Path) -> N
     row = curve[(curve["block"] == "1") & (curve["bin"] == 0) & (curve["group"] == "control")]
     assert row["observed"].item() == pytest.approx(is_best.mean())
     assert row["n"].item() == len(first)
+
+
+@pytest.mark.parametrize("n_draws", [1, 2, 9, 200])
+def test_the_histogram_gives_numpys_mean_and_quantiles(n_draws: int) -> None:
+    """Per-draw hit counts fed in uneven chunks: the mean and the quantiles of the
+    proportions equal np.mean's and np.quantile's over the [draws, cells] array, exactly
+    (a cell with no trials gives NaN in both)."""
+    rng = np.random.default_rng(n_draws)
+    n = np.array([1, 7, 20, 20, 3, 0, 150])
+    counts = rng.integers(0, n + 1, (n_draws, n.size))
+    counts[:, 2] = 20  # a cell where every draw agrees
+    summary = HitHistogram(n)
+    cuts = np.unique(np.r_[0, rng.integers(0, n_draws + 1, 3), n_draws])
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        summary.add(slice(lo, hi), counts[lo:hi].astype(float))
+    with np.errstate(invalid="ignore"):
+        rates = counts / n
+    for tails in ([0.05, 0.95], [0.1, 0.9], [0.25, 0.75], [0.0, 1.0]):
+        mean, low, high = summary.summary(tails)
+        np.testing.assert_array_equal(mean, rates.mean(axis=0))
+        np.testing.assert_array_equal(low, np.quantile(rates, tails[0], axis=0))
+        np.testing.assert_array_equal(high, np.quantile(rates, tails[1], axis=0))
+
+
+def test_results_do_not_depend_on_the_chunks(
+    analysis_fits: dict[str, Path], tmp_path: Path
+) -> None:
+    """run_ppc (draws read lazily, default chunks) against the table of the same thinned
+    draws read directly from posterior.nc, in chunks of 7 draws (the last padded), and
+    against the draws read lazily in blocks of 11 (one straddles the chains): identical."""
+    settings = PPCSettings(draws=60, bins=4)
+    path = analysis_fits["rw_dual"]
+    default = run_ppc(path, analysis_fits["trials"], tmp_path / "ppc.parquet", settings, seed=1)
+    fit = load_fit(path)
+    rows = aligned_trials(fit.data, read_trials(analysis_fits["trials"]))
+    posterior = az.from_netcdf(str(path)).posterior
+    kept = np.linspace(0, posterior.sizes["draw"] - 1, 30).round().astype(int)  # 30 per chain
+    draws = {p: posterior[p].values[:, kept].reshape(60, -1) for p in fit.model.param_names}
+    cells = fit.data.n_participants * fit.data.n_trials * fit.data.n_options  # one draw's
+    # XLA's float32 probabilities may differ by an ulp between batch sizes, which would
+    # move a choice only where a uniform lies that close to a CDF boundary: none does here
+    whole = predicted_choices(fit.model, fit.data, draws, seed=1)
+    chunked = predicted_choices(fit.model, fit.data, draws, seed=1, budget=7 * cells)
+    np.testing.assert_array_equal(chunked, whole)
+    small = ppc_table(fit.model, fit.data, rows, draws, settings, seed=1, budget=7 * cells)
+    lazy = PosteriorDraws(fit, 60, budget=11 * fit.data.n_participants * 3)
+    assert lazy.n_draws == 60 and lazy.block == 11
+    blocks = ppc_table(fit.model, fit.data, rows, lazy, settings, seed=1, budget=7 * cells)
+    pd.testing.assert_frame_equal(small, default, check_exact=True)
+    pd.testing.assert_frame_equal(blocks, default, check_exact=True)
+    assert default["predicted_low"].notna().all()

@@ -11,10 +11,11 @@ import pytest
 
 from cogfit.data import TaskData, task_data_from_trials
 from cogfit.errors import DataError
-from cogfit.fitted import aligned_trials
+from cogfit.fitted import aligned_trials, load_fit, read_trials
 from cogfit.regressors import (
     ESTIMATES,
     RegressorSettings,
+    median_parameter,
     regressor_table,
     run_regressors,
 )
@@ -28,6 +29,7 @@ from cogfit.simulate import (
     update_last_choice,
     update_values,
 )
+from cogfit.trialwise import PosteriorDraws
 
 K = 3
 
@@ -205,3 +207,26 @@ def test_run_regressors_end_to_end(analysis_fits: dict[str, Path], tmp_path: Pat
     assert list(posterior.coords["participant"].values) == list(data.participants)
     loop = delta_rule_loop("rw", params, data.choices, data.outcomes, data.mask, 2)
     check_rows(median, loop, data)
+
+
+def test_results_do_not_depend_on_the_chunks(
+    analysis_fits: dict[str, Path], tmp_path: Path
+) -> None:
+    """run_regressors (every draw, read lazily, default chunks) against the draws read in
+    blocks of 11 (one straddles the chains), chunks of 7 draws (the median draw in a
+    padded last one) and medians over blocks of 15 participants; the medians equal
+    numpy's over the draws read directly from posterior.nc, exactly. XLA's float32 exp
+    and log may differ by an ulp between batch sizes, so the probabilities by rounding."""
+    path, trials = analysis_fits["rw"], analysis_fits["trials"]
+    default = run_regressors(path, trials, tmp_path / "r.parquet", RegressorSettings(1000))
+    fit = load_fit(path)
+    lazy = PosteriorDraws(fit, 1000, budget=11 * fit.data.n_participants * 2)
+    assert lazy.n_draws == 500 and lazy.block == 11
+    cells = fit.data.n_participants * fit.data.n_trials * (2 * fit.data.n_options + 2)
+    rows = aligned_trials(fit.data, read_trials(trials))
+    small = regressor_table(fit.model, fit.data, rows, lazy, budget=7 * cells)
+    pd.testing.assert_frame_equal(small, default, check_exact=False, rtol=1e-6, atol=0)
+    posterior = az.from_netcdf(str(path)).posterior
+    for name in fit.model.param_names:
+        expected = np.median(posterior[name].values.reshape(500, -1).astype(float), axis=0)
+        np.testing.assert_array_equal(median_parameter(lazy, name, budget=15 * 500), expected)

@@ -28,6 +28,11 @@ numbers), so the estimate varies smoothly from draw to draw. The Kish effective 
 size of each draw's weights is reported per participant (a low quantile over draws). The
 expansion uses no draws of the participant's own offsets, so participants held out of a
 K-fold refit are scored exactly as the others.
+
+Memory: chunks of draws and participants bound the computation; the one array with a row
+per draw is the output, the log-likelihood [draws, participants] (float64). The ESS
+quantile keeps only each participant's smallest ESS values over draws, as many as the
+quantile's order statistics need (5% of the draws, plus two).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from cogfit.links import get_link
 from cogfit.models.base import Array, BehaviouralModel
 from cogfit.names import OBSERVED, site_name
 from cogfit.settings import settings_from_section
+from cogfit.trialwise import linear_quantile, quantile_positions
 
 LOG = logging.getLogger("cogfit.marginal")
 
@@ -338,7 +344,7 @@ def marginal_log_lik(
     s_cells = n_samples * p_size * n_t
     s_size = chunk_length(n_s, s_cells, budget)
     estimate = _estimate_fn(model, data.n_options)
-    log_lik, ess = np.empty((n_s, n_p)), np.empty((n_s, n_p))
+    log_lik, ess = np.empty((n_s, n_p)), LowQuantile(n_s, n_p, ESS_QUANTILE)
     p_parts = list(draw_chunks(n_p, p_cells, budget))
     s_parts = list(draw_chunks(n_s, s_cells, budget))
     done, n_chunks = 0, len(p_parts) * len(s_parts)
@@ -353,13 +359,40 @@ def marginal_log_lik(
             log_p, chunk_ess = (
                 np.asarray(r)[: sp.stop - sp.start, : pp.stop - pp.start] for r in out
             )
-            log_lik[sp, pp], ess[sp, pp] = log_p, chunk_ess
+            log_lik[sp, pp] = log_p
+            ess.add(pp, chunk_ess)
             done += 1
             if done == n_chunks or done % max(1, n_chunks // 10) == 0:
                 log.info("marginal likelihood: chunk %d of %d", done, n_chunks)
-    is_ess = np.quantile(ess, ESS_QUANTILE, axis=0)
+    is_ess = ess.value()
     _log_ess(is_ess, data.participants, n_samples, log)
     return log_lik, is_ess
+
+
+class LowQuantile:
+    """The ``q`` quantile over ``n_draws`` draws per column, bit-identical to
+    ``np.quantile(x, q, axis=0)`` (method ``linear``) of the [draws, columns] array ``x``,
+    from each column's smallest values only: as many as the quantile's order statistics
+    need (``q * (n_draws - 1) + 2``), fed a [draws, columns] chunk at a time. A column
+    with a NaN gets NaN, as in numpy."""
+
+    def __init__(self, n_draws: int, n_columns: int, q: float) -> None:
+        self.low, self.high, self.gamma = quantile_positions(n_draws, q)
+        self.smallest = np.full((self.high + 1, n_columns), np.inf)
+        self.nan = np.zeros(n_columns, dtype=bool)
+
+    def add(self, columns: slice, values: np.ndarray) -> None:
+        """Some draws' values [n, c] of the ``columns``."""
+        self.nan[columns] |= np.isnan(values).any(axis=0)
+        both = np.concatenate([self.smallest[:, columns], values])
+        self.smallest[:, columns] = np.partition(both, self.high, axis=0)[: self.high + 1]
+
+    def value(self) -> np.ndarray:
+        """Each column's quantile [columns]."""
+        ordered = np.sort(self.smallest, axis=0)
+        with np.errstate(invalid="ignore"):  # inf - inf in a NaN column, which gets NaN
+            out = linear_quantile(ordered[self.low], ordered[self.high], self.gamma)
+        return np.where(self.nan, np.nan, out)
 
 
 def _log_ess(
@@ -495,6 +528,8 @@ def _score(
         n_m,
     )
     part_ll, part_ess = marginal_log_lik(fit.model, _select(data, scored), flat, n_m, seed, log)
+    if scored.all():  # no second [S, P] array for a fit of all participants
+        return part_ll, part_ess
     log_lik = np.full((n_s, data.n_participants), np.nan)
     log_lik[:, scored] = part_ll
     is_ess = np.full(data.n_participants, np.nan)

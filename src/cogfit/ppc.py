@@ -11,7 +11,8 @@ options whose cumulative probability (in option order) lies below ``u[d, p, t]``
 K - 1. A plain-NumPy simulator with the same parameters and seed reproduces the choices.
 
 Summaries, observed against predicted (each predicted statistic is computed per draw, then
-summarised by its mean and central ``ppc.interval`` interval over draws):
+summarised by its mean and central ``ppc.interval`` interval over draws, the interval's
+ends as ``np.quantile``'s default ``linear`` method gives them):
 
 * ``learning_curve``: the proportion of valid trials on which a best option was chosen,
   per group, block and bin of trial position. The best options are
@@ -46,6 +47,15 @@ summarised by its mean and central ``ppc.interval`` interval over draws):
 * ``p_value``: NaN unless ``participant``;
 * ``flagged``: for a participant, ``p_value < ppc.p_value_min``; for the other rows, the
   observed value lies outside the predicted interval.
+
+Memory: draws are read and replicated a chunk at a time (:mod:`cogfit.trialwise`), and
+per participant only fixed-size tallies are kept: the count of draws for the p-value, the
+running sum of the predicted proportions (in draw order, so the mean is ``np.mean``'s),
+and an int32 histogram [P, T + 1] of the draws' hit counts, whose order statistics give
+the interval exactly (a hit count k of n valid trials is the proportion k / n). The
+group-level cells (learning-curve bins, stays: groups x blocks x bins, a few hundred at
+most) keep their counts per draw, [draws, cells] float64: 8 bytes per draw and cell,
+independent of the number of participants.
 """
 
 from __future__ import annotations
@@ -66,7 +76,15 @@ from cogfit.fitted import COLUMN, ROW, aligned_trials, load_fit, read_trials
 from cogfit.io import write_parquet
 from cogfit.models import BehaviouralModel
 from cogfit.settings import settings_from_section
-from cogfit.trialwise import fit_precision, flat_draws, output_chunks
+from cogfit.trialwise import (
+    Draws,
+    PosteriorDraws,
+    as_draws,
+    fit_precision,
+    linear_quantile,
+    output_chunks,
+    quantile_positions,
+)
 
 LOG = logging.getLogger("cogfit.ppc")
 ALL = "all"
@@ -119,7 +137,7 @@ def inverse_cdf(log_probs: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
 def replicate_chunks(
     model: BehaviouralModel,
     data: TaskData,
-    draws: Mapping[str, np.ndarray],
+    draws: Draws | Mapping[str, np.ndarray],
     seed: int,
     budget: int = CELL_BUDGET,
 ) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
@@ -136,7 +154,7 @@ def replicate_chunks(
 def predicted_choices(
     model: BehaviouralModel,
     data: TaskData,
-    draws: Mapping[str, np.ndarray],
+    draws: Draws | Mapping[str, np.ndarray],
     seed: int,
     budget: int = CELL_BUDGET,
 ) -> np.ndarray:
@@ -263,28 +281,90 @@ def participant_tally(data: TaskData, hits: np.ndarray) -> Tally:
 # --------------------------------------------------------------------------- the table
 
 
+class PerDraw:
+    """A tally's hit counts at every draw, [D, cells] float64: for the group-level cells,
+    few whatever the number of participants; summarised by ``np.mean``/``np.quantile``."""
+
+    def __init__(self, n_draws: int, n: np.ndarray) -> None:
+        self.n = n
+        self.counts = np.zeros((n_draws, len(n)))
+
+    def add(self, part: slice, counts: np.ndarray) -> None:
+        """The counts [n, cells] of the draws ``part``."""
+        self.counts[part] = counts
+
+    def summary(self, tails: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The predicted proportion's mean and quantiles ``tails`` over draws, per cell."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rates = self.counts / self.n
+        if not len(rates):
+            return rates.mean(axis=0), np.full(len(self.n), np.nan), np.full(len(self.n), np.nan)
+        low, high = np.quantile(rates, tails, axis=0)
+        return rates.mean(axis=0), low, high
+
+
+class HitHistogram:
+    """A tally's hit counts over draws in fixed size, for one cell per participant: how
+    many draws had each count 0..max(n), int32 [cells, max(n) + 1], and the running sum of
+    the proportions in draw order (the mean ``np.mean`` gives over two or more cells; for a
+    single cell numpy sums pairwise, which may differ in the last bits)."""
+
+    def __init__(self, n: np.ndarray) -> None:
+        self.n = n
+        self.histogram = np.zeros((len(n), int(n.max(initial=0)) + 1), dtype=np.int32)
+        self.total = np.zeros(len(n))
+        self.n_draws = 0
+
+    def add(self, part: slice, counts: np.ndarray) -> None:
+        """The counts [n, cells] of the draws ``part`` (the next ones in draw order)."""
+        rows = np.arange(len(self.n))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rates = counts / self.n
+        for hits, rate in zip(counts.astype(np.int64), rates, strict=True):
+            self.histogram[rows, hits] += 1  # each cell once per draw: no repeated index
+            self.total += rate
+        self.n_draws += len(counts)
+
+    def summary(self, tails: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The mean and the ``tails`` quantiles over draws of the proportion, per cell;
+        the quantiles bit-identical to ``np.quantile``'s on the per-draw proportions."""
+        if self.n_draws == 0:
+            nan = np.full(len(self.n), np.nan)
+            return nan, nan, nan
+        cumulative = np.cumsum(self.histogram, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ends = []
+            for tail in tails:
+                low, high, gamma = quantile_positions(self.n_draws, tail)
+                previous, following = ((cumulative <= j).sum(axis=1) / self.n for j in (low, high))
+                ends.append(linear_quantile(previous, following, gamma))
+            return self.total / self.n_draws, ends[0], ends[1]
+
+
 def ppc_table(
     model: BehaviouralModel,
     data: TaskData,
     rows: pd.DataFrame,
-    draws: Mapping[str, np.ndarray],
+    draws: Draws | Mapping[str, np.ndarray],
     settings: PPCSettings,
     seed: int,
     budget: int = CELL_BUDGET,
 ) -> pd.DataFrame:
     """The checks of the aligned trials ``rows`` (:func:`cogfit.fitted.aligned_trials`)
-    for draws [D, P] of each parameter (see the module docstring)."""
+    for ``draws`` (:class:`cogfit.trialwise.Draws` or [D, P] per parameter; see the module
+    docstring)."""
+    draws = as_draws(draws)
     frame = trial_positions(rows, settings.bins)
     shape, k = data.choices.shape, data.n_options
     hits = best_hits(frame, shape, k)
     tallies = [*learning_curve_tallies(frame, hits), stay_tally(frame, shape, k)]
     tallies.append(participant_tally(data, hits))
-    n_draws = next(iter(draws.values())).shape[0]
-    predicted = [np.zeros((n_draws, len(t.labels))) for t in tallies]
+    predicted: list[PerDraw | HitHistogram] = [PerDraw(draws.n_draws, t.n) for t in tallies[:-1]]
+    predicted.append(HitHistogram(tallies[-1].n))
     below = np.zeros(data.n_participants)  # draws with T(y_rep) <= T(y_obs)
     for part, log_probs, choices in replicate_chunks(model, data, draws, seed, budget):
-        for tally, counts in zip(tallies, predicted, strict=True):
-            counts[part] = tally.counts(choices)
+        for tally, summary in zip(tallies, predicted, strict=True):
+            summary.add(part, tally.counts(choices))
         replicated = log_lik(log_probs, choices, data.mask)
         below += (replicated <= log_lik(log_probs, data.choices, data.mask)).sum(axis=0)
     observed = [t.counts(np.where(data.mask, data.choices, -1)[None])[0] for t in tallies]
@@ -293,25 +373,23 @@ def ppc_table(
         for t, o, p in zip(tallies, observed, predicted, strict=True)
     ]
     people = parts[-1]
-    people["p_value"] = below / n_draws
+    people["p_value"] = below / draws.n_draws
     people["flagged"] = people["p_value"] < settings.p_value_min
     return _tidy(pd.concat(parts, ignore_index=True))
 
 
 def _summary(
-    tally: Tally, observed: np.ndarray, predicted: np.ndarray, interval: float
+    tally: Tally, observed: np.ndarray, predicted: PerDraw | HitHistogram, interval: float
 ) -> pd.DataFrame:
     """A tally's rows: counts as proportions, the predicted summarised over draws."""
     n = tally.n
     with np.errstate(invalid="ignore", divide="ignore"):
         seen = observed / n
-        rates = predicted / n
-    tails = [(1 - interval) / 2, (1 + interval) / 2]
-    low, high = np.quantile(rates, tails, axis=0) if len(rates) else (np.nan, np.nan)
+    mean, low, high = predicted.summary([(1 - interval) / 2, (1 + interval) / 2])
     return tally.labels.assign(
         n=n,
         observed=seen,
-        predicted_mean=rates.mean(axis=0),
+        predicted_mean=mean,
         predicted_low=low,
         predicted_high=high,
         interval=interval,
@@ -353,13 +431,13 @@ def run_ppc(
 
     fit = load_fit(posterior_path)
     rows = aligned_trials(fit.data, read_trials(trials_path), str(trials_path))
-    draws = flat_draws(fit, settings.draws)
+    draws = PosteriorDraws(fit, settings.draws)
     log.info(
         "%s: posterior predictive checks of %d participants x %d trials, %d draws",
         fit.model.name,
         fit.data.n_participants,
         fit.data.n_trials,
-        next(iter(draws.values())).shape[0],
+        draws.n_draws,
     )
     with precision(fit_precision(fit)):
         table = ppc_table(fit.model, fit.data, rows, draws, settings, seed)

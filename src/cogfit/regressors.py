@@ -10,6 +10,11 @@ prediction error) and its choice probabilities, under two estimates:
 * ``median_parameters``: each quantity computed once at the posterior median of every
   participant-level parameter (natural scale, over the same draws).
 
+Memory: draws are read from the posterior a chunk at a time (:mod:`cogfit.trialwise`) and
+only the per-trial sums are kept; the medians are taken one parameter and one block of
+participants at a time (at most ``budget`` draw x participant cells), so nothing with one
+row per draw outlives its chunk.
+
 ``regressors.parquet`` has one row per participant, trial and estimate (the
 ``posterior_mean`` rows first, each block in the cleaned table's order) and the columns
 
@@ -43,7 +48,7 @@ from cogfit.fitted import COLUMN, ROW, aligned_trials, load_fit, read_trials
 from cogfit.io import write_parquet
 from cogfit.models import BehaviouralModel
 from cogfit.settings import settings_from_section
-from cogfit.trialwise import fit_precision, flat_draws, output_chunks
+from cogfit.trialwise import Draws, PosteriorDraws, as_draws, fit_precision, output_chunks
 
 LOG = logging.getLogger("cogfit.regressors")
 ESTIMATES = ("posterior_mean", "median_parameters")
@@ -65,12 +70,13 @@ def regressor_table(
     model: BehaviouralModel,
     data: TaskData,
     rows: pd.DataFrame,
-    draws: Mapping[str, np.ndarray],
+    draws: Draws | Mapping[str, np.ndarray],
     budget: int = CELL_BUDGET,
 ) -> pd.DataFrame:
     """The regressors of the aligned trials ``rows`` (:func:`aligned_trials`) under both
-    estimates (see the module docstring); ``draws`` map each parameter to [D, P]."""
-    mean, median = _estimates(model, data, draws, budget)
+    estimates (see the module docstring); ``draws``: :class:`cogfit.trialwise.Draws` or
+    [D, P] per parameter."""
+    mean, median = _estimates(model, data, as_draws(draws), budget)
     blocks = [
         _block_rows(rows, name, values, model.latent_names, data.n_options)
         for name, values in (("posterior_mean", mean), ("median_parameters", median))
@@ -81,19 +87,17 @@ def regressor_table(
 def _estimates(
     model: BehaviouralModel,
     data: TaskData,
-    draws: Mapping[str, np.ndarray],
+    draws: Draws,
     budget: int,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Posterior means and the values at the median parameters of every output [P, T, ...]
     (``probs`` in place of ``log_probs``). The median parameters run as one extra draw
     after the others, through the same compiled program."""
-    n_draws = next(iter(draws.values())).shape[0]
-    median = {k: np.median(np.asarray(v, dtype=float), axis=0) for k, v in draws.items()}
-    extended = {
-        k: np.concatenate([np.asarray(v, float), median[k][None]]) for k, v in draws.items()
-    }
+    n_draws = draws.n_draws
+    median = {k: median_parameter(draws, k, budget) for k in draws.names}
     sums: dict[str, np.ndarray] = {}
     at_median: dict[str, np.ndarray] = {}
+    extended = WithMedian(draws, median)
     for part, out in output_chunks(model, data, extended, budget=budget):
         out = _with_probabilities(out)
         real = slice(0, max(0, min(part.stop, n_draws) - part.start))
@@ -103,6 +107,40 @@ def _estimates(
             if part.stop > n_draws:  # the median draw is this chunk's last
                 at_median[key] = value[-1].astype(np.float64)
     return {k: v / n_draws for k, v in sums.items()}, at_median
+
+
+def median_parameter(draws: Draws, name: str, budget: int = CELL_BUDGET) -> np.ndarray:
+    """Each participant's median of parameter ``name`` over the draws [P] (float64), a
+    block of participants at a time, at most ``budget`` draw x participant cells each."""
+    step = max(1, budget // max(1, draws.n_draws))
+    blocks = [
+        np.median(np.asarray(draws.columns(name, slice(p, p + step)), dtype=float), axis=0)
+        for p in range(0, draws.n_participants, step)
+    ]
+    return np.concatenate(blocks)
+
+
+class WithMedian:
+    """:class:`cogfit.trialwise.Draws` of ``draws`` (as float64) followed by one more
+    draw, the ``median`` [P] of each parameter."""
+
+    def __init__(self, draws: Draws, median: Mapping[str, np.ndarray]) -> None:
+        self.draws, self.median = draws, median
+        self.names, self.n_participants = draws.names, draws.n_participants
+        self.n_draws = draws.n_draws + 1
+
+    def take(self, part: slice) -> dict[str, np.ndarray]:
+        """The draws ``part``; the last, when it is in ``part``, the medians."""
+        real = slice(part.start, min(part.stop, self.draws.n_draws))
+        chunk = {k: np.asarray(v, dtype=float) for k, v in self.draws.take(real).items()}
+        if part.stop > self.draws.n_draws:
+            chunk = {k: np.concatenate([v, self.median[k][None]]) for k, v in chunk.items()}
+        return chunk
+
+    def columns(self, name: str, participants: slice) -> np.ndarray:
+        """Every draw of ``name`` for the ``participants``, the median last, [D + 1, p]."""
+        real = np.asarray(self.draws.columns(name, participants), dtype=float)
+        return np.concatenate([real, self.median[name][None, participants]])
 
 
 def _with_probabilities(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -154,14 +192,13 @@ def run_regressors(
 
     fit = load_fit(posterior_path)
     rows = aligned_trials(fit.data, read_trials(trials_path), str(trials_path))
-    draws = flat_draws(fit, settings.draws)
-    n_draws = next(iter(draws.values())).shape[0]
+    draws = PosteriorDraws(fit, settings.draws)
     log.info(
         "%s: regressors of %d participants x %d trials over %d draws",
         fit.model.name,
         fit.data.n_participants,
         fit.data.n_trials,
-        n_draws,
+        draws.n_draws,
     )
     with precision(fit_precision(fit)):
         table = regressor_table(fit.model, fit.data, rows, draws)
