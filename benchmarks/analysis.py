@@ -25,14 +25,18 @@ fixed memory budget ... (chunked)"): a synthetic two-group ``posterior.nc`` of
 ``--participants`` x ``--trials`` (data from ``benchmarks/simdata.py``, draws around the
 known parameters, written by ``cogfit.packaging.to_inference_data`` so every variable and
 attribute is a fit's) is read by each stage in its own process at two numbers of draws;
-recorded: peak RSS (``ru_maxrss``) after imports, after loading the fit and its draws,
-and at the end, the stage's wall time, and time per draw (the difference of the two runs
-over the difference of draws), extrapolated to 8,000 draws. Then a posterior.nc of
-``--load-draws`` draws is written and each stage's process loads what it reads of it
-(no computation): the file's size and the RSS after loading.
+recorded: peak RSS (``ru_maxrss``) after imports, after loading what the stage loads whole
+(the fit's data; the marginal likelihood's group draws), and at the end, the stage's wall
+time, and time per draw (the difference of the two runs over the difference of draws),
+extrapolated to 8,000 draws. Then a posterior.nc of ``--load-draws`` draws is written and
+each stage's process reads what it uses of it as the stage does (no computation): the
+file's size, the most held at once and the RSS.
 
 Part ``growth`` (not in the default): PPC and regressors at ``--growth-draws`` draws of
-the same data, for how their peak grows with the arrays they keep for every draw.
+the same data, for how their peak grows with the number of draws; then both at the memory
+part's largest draw count and at ``--growth-draws`` with glibc's ``MALLOC_MMAP_THRESHOLD_``
+at 1 MiB (large arrays mmapped, so freed ones leave no heap fragments) and tracemalloc on
+(the peak of what Python and NumPy hold).
 
 Results: ``benchmarks/results/analysis.{json,md}`` (a part that is not rerun keeps its
 previous results). Each process prints one ``RESULT {json}`` line that the parent reads.
@@ -62,6 +66,9 @@ JAX_STAGES = ("marginal", "ppc", "regressors")
 STAGES = (*JAX_STAGES, "contrasts")
 STARTUP_CMD = "import cogfit.marginal, arviz"
 TARGET_DRAWS = 8000
+#: the allocator variant of part growth: glibc then mmaps every allocation of at least this
+#: many bytes and returns it to the system when freed (no heap fragmentation by them)
+MMAP_THRESHOLD = 1 << 20
 TARGET_RATIO = 0.25
 MEMORY_MODEL = "rw"
 MEMORY_CHAINS = 4
@@ -88,11 +95,17 @@ def emit(result: dict[str, Any]) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def child(kind: str, args: dict[str, Any], timeout: float = 900) -> dict[str, Any]:
-    """Run ``kind`` in a fresh Python process and return its RESULT."""
+def child(
+    kind: str, args: dict[str, Any], timeout: float = 900, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``kind`` in a fresh Python process (``env`` added to the environment) and return
+    its RESULT."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "child", kind, json.dumps(args)]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    environ = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=environ
+    )
     wall = time.perf_counter() - t0
     lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -206,12 +219,13 @@ def stage_imports(stage: str) -> None:
 
 
 def loaded_draws(stage: str, path: str, draws: int) -> None:
-    """Load the fit and the draws the stage reads (then let them go): RSS after loading."""
+    """Load what the stage loads whole before it computes (then let it go): the fit's data
+    and, for the marginal likelihood, the group draws; PPC and regressors read their
+    participant draws a block at a time while they compute."""
     from cogfit import fitted
-    from cogfit.trialwise import flat_draws
 
     fit = fitted.load_fit(path)
-    kept = fitted.group_draws(fit, draws) if stage == "marginal" else flat_draws(fit, draws)
+    kept = fitted.group_draws(fit, draws) if stage == "marginal" else {}
     del fit, kept
 
 
@@ -229,6 +243,10 @@ def child_stage(args: dict[str, Any]) -> dict[str, Any]:
     stage, out_dir = args["stage"], Path(args["out_dir"])
     t0 = time.perf_counter()
     stage_imports(stage)
+    if args.get("trace"):
+        import tracemalloc
+
+        tracemalloc.start()
     result: dict[str, Any] = {"stage": stage, "model": args.get("model"), "xla": args["xla"]}
     result.update(import_s=time.perf_counter() - t0, rss_imports_mb=peak_mb())
     if args.get("draws") is not None:
@@ -246,6 +264,8 @@ def child_stage(args: dict[str, Any]) -> dict[str, Any]:
         stage_call(stage, args, out)
         times.append(time.perf_counter() - t0)
     result.update(times_s=times, peak_rss_mb=peak_mb())
+    if args.get("trace"):
+        result["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
     return result
 
 
@@ -287,11 +307,15 @@ def child_marginal_parts(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def child_load(args: dict[str, Any]) -> dict[str, Any]:
-    """RSS of a stage's process after it loaded a fit and the draws it reads (no compute)."""
+    """RSS of a stage's process while it reads the draws it uses (no compute): the group
+    draws whole for the marginal likelihood; for PPC and regressors every participant draw,
+    a read-ahead block at a time as the stage reads them. ``arrays_mb``: the most held at
+    once."""
     import numpy as np
 
     from cogfit import fitted
-    from cogfit.trialwise import flat_draws
+    from cogfit.chunks import draw_chunks
+    from cogfit.trialwise import PosteriorDraws
 
     stage = args["stage"]
     stage_imports(stage)
@@ -301,13 +325,16 @@ def child_load(args: dict[str, Any]) -> dict[str, Any]:
     if stage == "marginal":
         kept = fitted.group_draws(fit, args["draws"])  # [chain, draw, group]
         n_kept = int(np.prod(next(iter(kept.values())).shape[:2]))
+        held = sum(v.nbytes for v in kept.values())
     else:
-        kept = flat_draws(fit, args["draws"])  # [draw, participant]
-        n_kept = int(next(iter(kept.values())).shape[0])
+        source = PosteriorDraws(fit, args["draws"])
+        n_kept, held = source.n_draws, 0
+        for part in draw_chunks(source.n_draws, 1, source.block):
+            held = max(held, sum(v.nbytes for v in source.take(part).values()))
     result.update(
         load_s=time.perf_counter() - t0,
         kept_draws=n_kept,
-        arrays_mb=sum(v.nbytes for v in kept.values()) / 2**20,
+        arrays_mb=held / 2**20,
         rss_loaded_now_mb=current_mb(),
         rss_loaded_peak_mb=peak_mb(),
     )
@@ -563,33 +590,50 @@ def _ratio_row(name: str, fit: float, first: float, warm: float, jobs: int, star
 # --------------------------------------------------------------------------- part: memory
 
 
-def run_growth(n_p: int, n_t: int, n_draws: int, tmp: Path) -> dict[str, Any]:
+def run_growth(n_p: int, n_t: int, n_draws: int, small: int, tmp: Path) -> dict[str, Any]:
     """PPC and regressors (cheap per draw) at many draws: how much their peak grows with
-    the arrays they keep for every draw."""
+    the number of draws. Then the allocator variant at ``small`` and ``n_draws`` draws:
+    glibc mmaps allocations of :data:`MMAP_THRESHOLD` bytes or more, and tracemalloc
+    records the peak of what Python and NumPy hold (the live memory, not the heap)."""
     posterior, trials = str(tmp / "synthetic_growth.nc"), str(tmp / "synthetic_trials.parquet")
     args = {"posterior": posterior, "trials": trials, "participants": n_p, "trials_n": n_t}
     built = child("synthetic", {**args, "draws": -(-n_draws // MEMORY_CHAINS)})
     runs = []
+    variants = [("default", n_draws), ("mmap", small), ("mmap", n_draws)]
     for stage in JAX_STAGES[1:]:
-        row = child(
-            "stage",
-            {
-                "stage": stage,
-                "model": MEMORY_MODEL,
-                "xla": "default",
-                "calls": 1,
-                "draws": n_draws,
-                "posterior": posterior,
-                "trials": trials,
-                "out_dir": str(tmp),
-            },
-        )
-        row["draws"] = n_draws
-        runs.append(row)
-        print(
-            f"{stage} {n_draws} draws: {row['times_s'][0]:.1f} s, peak {row['peak_rss_mb']:.0f} MB"
-        )
-    return {"participants": n_p, "trials": n_t, "draws": n_draws, "synthetic": built, "runs": runs}
+        for allocator, draws in variants:
+            mmap = allocator == "mmap"
+            row = child(
+                "stage",
+                {
+                    "stage": stage,
+                    "model": MEMORY_MODEL,
+                    "xla": "default",
+                    "calls": 1,
+                    "draws": draws,
+                    "posterior": posterior,
+                    "trials": trials,
+                    "out_dir": str(tmp),
+                    "trace": mmap,
+                },
+                env={"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)} if mmap else None,
+            )
+            row.update(draws=draws, allocator=allocator)
+            runs.append(row)
+            print(
+                f"{stage} {draws} draws ({allocator}): {row['times_s'][0]:.1f} s, "
+                f"peak {row['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+    return {
+        "participants": n_p,
+        "trials": n_t,
+        "draws": n_draws,
+        "small_draws": small,
+        "synthetic": built,
+        "runs": runs,
+        "load": loadavg(),
+    }
 
 
 def run_load(n_p: int, n_t: int, n_draws: int, tmp: Path) -> dict[str, Any]:
@@ -604,7 +648,7 @@ def run_load(n_p: int, n_t: int, n_draws: int, tmp: Path) -> dict[str, Any]:
     for stage in JAX_STAGES:
         rows.append(child("load", {"stage": stage, "posterior": posterior, "draws": n_draws}))
         print(
-            f"{stage}: {rows[-1]['arrays_mb']:.0f} MB of draws loaded, RSS "
+            f"{stage}: at most {rows[-1]['arrays_mb']:.0f} MB of draws held, RSS "
             f"{rows[-1]['rss_loaded_now_mb']:.0f} MB (peak {rows[-1]['rss_loaded_peak_mb']:.0f})",
             flush=True,
         )
@@ -654,15 +698,21 @@ def run_memory(n_p: int, n_t: int, draws: list[int], tmp: Path) -> dict[str, Any
     }
 
 
-def draw_arrays_mb(stage: str, n_draws: int, n_p: int, n_params: int) -> float:
-    """MB of the arrays the stage keeps for all draws at once (read from the code): the
-    marginal's log-likelihood and ESS [S, P] in float64; PPC's draws [S, P] per parameter
-    (float32) and its per-participant tally [S, P] (float64); the regressors' draws
-    (float32) and their float64 copy with the median appended."""
+def ppc_cells(n_t: int, bins: int = 10) -> int:
+    """PPC's group-level cells on the synthetic data: 2 groups x (its blocks of 60 trials
+    and the pooled ``all``) x ``bins`` learning-curve bins, and 2 groups x 2 stay cells."""
+    return 2 * (-(-n_t // 60) + 1) * bins + 2 * 2
+
+
+def draw_arrays_mb(stage: str, n_draws: int, n_p: int, n_t: int) -> float:
+    """MB of the arrays the stage keeps with one row per draw (read from the code): the
+    marginal's output log-likelihood [S, P] float64 and its smallest ESS values
+    [0.05 S + 2, P] float64; PPC's group-level counts [S, cells] float64 (its
+    per-participant tallies are fixed-size); the regressors: none."""
     per_draw = {
-        "marginal": 2 * 8 * n_p,
-        "ppc": 4 * n_p * n_params + 8 * n_p,
-        "regressors": (4 + 8) * n_p * n_params,
+        "marginal": 8 * n_p * 1.05,
+        "ppc": 8 * ppc_cells(n_t),
+        "regressors": 0,
     }[stage]
     return n_draws * per_draw / 2**20
 
@@ -670,7 +720,7 @@ def draw_arrays_mb(stage: str, n_draws: int, n_p: int, n_params: int) -> float:
 def memory_summary(part: dict[str, Any]) -> list[dict[str, Any]]:
     """Per stage: peaks at both draw counts, their ratio, time per draw, extrapolations."""
     rows = []
-    n_p, n_params = part["participants"], 2
+    n_p, n_t = part["participants"], part["trials"]
     for stage in JAX_STAGES:
         runs = sorted((r for r in part["runs"] if r["stage"] == stage), key=lambda r: r["draws"])
         lo, hi = runs[0], runs[-1]
@@ -693,7 +743,7 @@ def memory_summary(part: dict[str, Any]) -> list[dict[str, Any]]:
                 "s_per_draw": per_draw,
                 "fixed_s": fixed,
                 "time_8000_h": (fixed + TARGET_DRAWS * per_draw) / 3600,
-                "draw_arrays_8000_mb": draw_arrays_mb(stage, TARGET_DRAWS, n_p, n_params),
+                "draw_arrays_8000_mb": draw_arrays_mb(stage, TARGET_DRAWS, n_p, n_t),
             }
         )
     return rows
@@ -776,13 +826,14 @@ def _example_md(part: dict[str, Any]) -> list[str]:
 
 
 def _growth_md(growth: dict[str, Any], memory: dict[str, Any]) -> list[str]:
-    """Peak growth from the memory part's larger draw count to the growth part's."""
+    """Peak growth from the memory part's larger draw count to the growth part's, and the
+    allocator variant's."""
     d = growth["draws"]
     lines = [
         f"## Peak memory at {d} draws (part growth)",
         "",
         f"Run {growth.get('date', '')}. Same data; peak RSS at {d} draws against the memory "
-        "part's largest draw count, the growth the all-draw arrays predict (from shapes and "
+        "part's largest draw count, the growth the per-draw arrays predict (from shapes and "
         "dtypes), time per draw from the memory part's smallest draw count to "
         f"{d} and the time it gives for {TARGET_DRAWS} draws:",
         "",
@@ -791,20 +842,50 @@ def _growth_md(growth: dict[str, Any], memory: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for run in growth["runs"]:
-        before = max(
-            (r for r in memory["runs"] if r["stage"] == run["stage"]), key=lambda r: r["draws"]
-        )
-        first = min(
-            (r for r in memory["runs"] if r["stage"] == run["stage"]), key=lambda r: r["draws"]
-        )
+        if run.get("allocator", "default") != "default":
+            continue
+        mine = [r for r in memory["runs"] if r["stage"] == run["stage"]]
+        before = max(mine, key=lambda r: r["draws"])
+        first = min(mine, key=lambda r: r["draws"])
         per_draw = (run["times_s"][0] - first["times_s"][0]) / (d - first["draws"])
         hours = (first["times_s"][0] + (TARGET_DRAWS - first["draws"]) * per_draw) / 3600
         grown = run["peak_rss_mb"] - before["peak_rss_mb"]
-        predicted = draw_arrays_mb(run["stage"], d - before["draws"], growth["participants"], 2)
+        predicted = draw_arrays_mb(
+            run["stage"], d - before["draws"], growth["participants"], growth["trials"]
+        )
         lines.append(
             f"| {run['stage']} | {before['draws']} -> {d} | {before['peak_rss_mb']:.0f} -> "
             f"{run['peak_rss_mb']:.0f} | {grown:.0f} | {predicted:.0f} | "
             f"{run['times_s'][0]:.1f} | {per_draw:.3f} | {hours:.2f} |"
+        )
+    return [*lines, "", *_allocator_md(growth)]
+
+
+def _allocator_md(growth: dict[str, Any]) -> list[str]:
+    """The allocator variant of part growth: RSS and traced peaks at both draw counts."""
+    runs = [r for r in growth["runs"] if r.get("allocator") == "mmap"]
+    if not runs:
+        return []
+    lines = [
+        f"The same with `MALLOC_MMAP_THRESHOLD_={MMAP_THRESHOLD}` (glibc mmaps every "
+        "allocation of 1 MiB or more and returns it when freed) and tracemalloc's peak (what "
+        "Python and NumPy hold, not the heap), in processes of their own; load average "
+        f"{growth.get('load')} at the end:",
+        "",
+        "| stage | draws | peak RSS MB | RSS growth MB | traced peak MB | traced growth MB | s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for stage in JAX_STAGES[1:]:
+        mine = sorted((r for r in runs if r["stage"] == stage), key=lambda r: r["draws"])
+        if len(mine) < 2:
+            continue
+        lo, hi = mine[0], mine[-1]
+        lines.append(
+            f"| {stage} | {lo['draws']} -> {hi['draws']} | {lo['peak_rss_mb']:.0f} -> "
+            f"{hi['peak_rss_mb']:.0f} | {hi['peak_rss_mb'] - lo['peak_rss_mb']:.0f} | "
+            f"{lo['traced_peak_mb']:.0f} -> {hi['traced_peak_mb']:.0f} | "
+            f"{hi['traced_peak_mb'] - lo['traced_peak_mb']:.1f} | "
+            f"{lo['times_s'][0]:.1f} / {hi['times_s'][0]:.1f} |"
         )
     return [*lines, ""]
 
@@ -846,7 +927,7 @@ def _memory_md(part: dict[str, Any]) -> list[str]:
         "",
         "| stage | draws D1 / D2 | peak RSS D1 / D2 MB | D2 / D1 | after load MB | "
         "added D1 / D2 MB | s D1 / D2 | s per draw | fixed s | 8000 draws h | "
-        "all-draw arrays at 8000 MB |",
+        "per-draw arrays at 8000 MB |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in memory_summary(part):
@@ -859,20 +940,22 @@ def _memory_md(part: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        "after load: peak RSS after the imports and loading the fit and the draws the stage "
-        "reads; added: peak minus that. all-draw arrays: what the stage keeps for every "
-        "draw at once (not chunked), computed from shapes and dtypes at 8000 draws.",
+        "after load: peak RSS after the imports and loading what the stage loads whole (the "
+        "fit's data; the marginal likelihood also its group draws; PPC and regressors read "
+        "their participant draws a block at a time during the call); added: peak minus that. "
+        "per-draw arrays: what the stage keeps with one row per draw (the marginal "
+        "likelihood's is mostly its output), from shapes and dtypes at 8000 draws.",
         "",
     ]
     full = part.get("load_full")
     if full:
         lines += [
             f"A posterior.nc of {full['draws']} draws of this size: "
-            f"{full['synthetic']['posterior_mb']:.0f} MB on disk. Loading it as each stage "
-            f"does (lazily; only the variables and draws it reads), at {full['draws']} draws:",
+            f"{full['synthetic']['posterior_mb']:.0f} MB on disk. Reading it as each stage "
+            "does (lazily: the marginal likelihood its group draws whole, PPC and regressors "
+            f"every participant draw a read-ahead block at a time), at {full['draws']} draws:",
             "",
-            "| stage | draws kept | arrays loaded MB | RSS after load MB | peak during load MB "
-            "| load s |",
+            "| stage | draws read | most held at once MB | RSS after MB | peak MB | read s |",
             "|---|---|---|---|---|---|",
         ]
         for r in full["stages"]:
@@ -945,7 +1028,8 @@ def main(argv: list[str] | None = None) -> int:
     if "growth" in args.parts:
         with tempfile.TemporaryDirectory(prefix="cogfit-bench-analysis-") as tmp:
             n_p, n_t = args.participants, args.trials
-            results["growth"] = run_growth(n_p, n_t, args.growth_draws, Path(tmp))
+            small = max(args.memory_draws)
+            results["growth"] = run_growth(n_p, n_t, args.growth_draws, small, Path(tmp))
     for part in args.parts:
         results[part]["date"] = started
     if "example" in results:
