@@ -534,6 +534,5 @@ def test_the_columns_read_are_those_the_stages_write() -> None:
     from cogfit import comparison, ppc
     from cogfit import report as report_module
 
-    assert set(report_module.COMPARISON_COLUMNS) == set(comparison.TABLE_COLUMNS)
     assert set(report_module.COMPARISON_PARTICIPANT_COLUMNS) <= set(comparison.PARTICIPANT_COLUMNS)
     assert set(figures.PPC_COLUMNS) == set(ppc.COLUMNS)

@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 
 from cogfit import __version__
 from cogfit import figures as figs
+from cogfit.comparison import TABLE_COLUMNS as COMPARISON_COLUMNS
 from cogfit.comparison import verdict
 from cogfit.contrasts import COLUMNS as CONTRAST_COLUMNS
 from cogfit.contrasts import credible
@@ -58,29 +59,6 @@ PROVENANCE = {
     "data hash": "data_hash",
     "model hash": "model_hash",
 }
-COMPARISON_COLUMNS = (
-    "model",
-    "rank",
-    "method",
-    "n_participants",
-    "elpd",
-    "se",
-    "p_eff",
-    "elpd_diff",
-    "diff_se",
-    "weight",
-    "pareto_k_max",
-    "k_good",
-    "k_bad",
-    "k_very_bad",
-    "k_warning",
-    "is_ess_min",
-    "bms_frequency",
-    "bms_xp",
-    "bms_pxp",
-    "bms_bor",
-    "n_best",
-)
 COMPARISON_PARTICIPANT_COLUMNS = ("participant", "group", "model", "bms_probability", "best")
 METHODS = {
     "psis": "PSIS-LOO over participants",

@@ -23,7 +23,7 @@ from cogfit.models import BehaviouralModel
 
 #: most (draw x participant x parameter) values one read-ahead block of
 #: :class:`PosteriorDraws` holds: a small share of the budget, since a chunk's computation
-#: is alive beside it (4 MB in float32; at 10,000 participants x 2 parameters, 50 draws)
+#: is alive beside it
 READ_BUDGET = CELL_BUDGET // 8
 
 
