@@ -19,6 +19,7 @@ def main(log):  # noqa: ANN001, ANN201
         CompareSettings.from_config(snakemake.params.compare),
         seed=snakemake.params.seed,
         trials_path=snakemake.input.get("trials"),
+        proposal_path=snakemake.input.get("proposal"),
         log=log,
     )
 

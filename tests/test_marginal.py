@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import arviz as az
@@ -31,6 +31,8 @@ from cogfit.marginal import (
     CompareSettings,
     LowQuantile,
     marginal_log_lik,
+    population,
+    proposal_from_values,
     run_marginal,
 )
 from cogfit.models import get_model
@@ -93,18 +95,28 @@ def rw_log_lik(alpha: np.ndarray, beta: np.ndarray, data: TaskData, i: int) -> n
     return total
 
 
-def rw_reference(data: TaskData, draws: dict[str, np.ndarray], n: int) -> np.ndarray:
-    """log ∫∫ p(y_i | alpha, beta) N(z) dz [S, P] on an n x n tensor Gauss-Hermite grid."""
+def rw_reference(
+    data: TaskData, draws: dict[str, np.ndarray], n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log ∫∫ p(y_i | alpha, beta) N(z) dz [S, P] on an n x n tensor Gauss-Hermite grid,
+    and each participant's posterior mean [P, 2] and covariance [P, 2, 2] of the
+    unconstrained parameters, averaged over the draws."""
     nodes, log_w = gauss_hermite(n)
     za, zb = (g.ravel() for g in np.meshgrid(nodes, nodes, indexing="ij"))
     log_w2 = (log_w[:, None] + log_w[None, :]).ravel()
-    out = np.empty((draws["alpha_mu"].shape[0], data.n_participants))
-    for s in range(out.shape[0]):
+    n_s, n_p = draws["alpha_mu"].shape[0], data.n_participants
+    out, first, second = np.empty((n_s, n_p)), np.zeros((n_p, 2)), np.zeros((n_p, 2, 2))
+    for s in range(n_s):
         for i, g in enumerate(data.group_index):
-            alpha = norm.cdf(draws["alpha_mu"][s, g] + draws["alpha_sigma"][s, g] * za)
-            beta = 20.0 * norm.cdf(draws["beta_mu"][s, g] + draws["beta_sigma"][s, g] * zb)
-            out[s, i] = logsumexp(log_w2 + rw_log_lik(alpha, beta, data, i))
-    return out
+            xa = draws["alpha_mu"][s, g] + draws["alpha_sigma"][s, g] * za
+            xb = draws["beta_mu"][s, g] + draws["beta_sigma"][s, g] * zb
+            log_joint = log_w2 + rw_log_lik(norm.cdf(xa), 20.0 * norm.cdf(xb), data, i)
+            out[s, i] = logsumexp(log_joint)
+            weights = np.exp(log_joint - out[s, i])
+            x = np.stack([xa, xb], axis=-1)
+            first[i] += weights @ x / n_s
+            second[i] += np.einsum("n,nd,ne->de", weights, x, x) / n_s
+    return out, first, second - np.einsum("pd,pe->pde", first, first)
 
 
 def assert_within_is_error(estimate: np.ndarray, reference: np.ndarray, ess: np.ndarray) -> None:
@@ -131,7 +143,7 @@ def bias_data() -> TaskData:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def rw_data() -> TaskData:
     """Three participants of rw, 10 trials, some missed, two groups."""
     rng = np.random.default_rng(8)
@@ -149,9 +161,11 @@ def rw_data() -> TaskData:
     )
 
 
+#: five draws of two groups' parameters, the last with a group sd of alpha near 0 (the
+#: integrand a thin slice in alpha)
 RW_DRAWS = {
     "alpha_mu": np.array([[-0.5, 0.2], [0.0, -1.0], [0.8, 0.3], [-0.2, 0.0], [0.3, 0.5]]),
-    "alpha_sigma": np.array([[0.5, 1.2], [0.2, 0.8], [1.0, 0.05], [0.6, 0.6], [0.3, 1.5]]),
+    "alpha_sigma": np.array([[0.5, 1.2], [0.2, 0.8], [1.0, 0.05], [0.6, 0.6], [0.3, 1e-3]]),
     "beta_mu": np.array([[-1.0, -0.5], [-0.8, 0.0], [-1.5, -1.0], [-0.6, -0.9], [0.2, -1.2]]),
     "beta_sigma": np.array([[0.5, 0.3], [1.0, 0.1], [0.2, 0.9], [0.7, 0.4], [1.2, 0.5]]),
 }
@@ -175,14 +189,59 @@ def test_one_parameter_model_matches_quadrature(
     assert "smallest importance-sampling ESS" in caplog.text
 
 
-def test_rw_matches_two_dimensional_quadrature(rw_data: TaskData) -> None:
+@pytest.fixture(scope="module")
+def rw_quadrature(rw_data: TaskData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # a large beta makes the choice rule steep, so the grid needs many nodes to converge
     reference = rw_reference(rw_data, RW_DRAWS, 100)
-    assert np.allclose(reference, rw_reference(rw_data, RW_DRAWS, 140), atol=1e-4)
+    assert np.allclose(reference[0], rw_reference(rw_data, RW_DRAWS, 140)[0], atol=1e-4)
+    return reference
+
+
+def test_rw_matches_two_dimensional_quadrature(rw_data: TaskData, rw_quadrature: tuple) -> None:
+    """Without a fit's proposal: every draw's component is its population."""
     n_samples = 4000
     log_lik, ess = marginal_log_lik(get_model("rw"), rw_data, RW_DRAWS, n_samples, seed=1)
     assert ((ess > 0) & (ess <= n_samples)).all()
+    assert_within_is_error(log_lik, rw_quadrature[0], ess)
+
+
+def test_a_posterior_proposal_matches_quadrature(rw_data: TaskData, rw_quadrature: tuple) -> None:
+    """With a proposal from posterior draws of ``x`` (Gaussian draws at the quadrature's
+    posterior moments), including the draw whose alpha sd is 1e-3: the estimate still
+    matches quadrature, with a higher ESS than without the proposal."""
+    reference, mean, cov = rw_quadrature
+    rng = np.random.default_rng(5)
+    x = np.stack(
+        [rng.multivariate_normal(m, c, 2000) for m, c in zip(mean, cov, strict=True)], axis=1
+    )
+    stacked = [
+        np.stack([RW_DRAWS[f"{p}_{r}"] for p in ("alpha", "beta")], 1) for r in ("mu", "sigma")
+    ]
+    proposal = proposal_from_values(x, *population(*stacked, rw_data.group_index))
+    model = get_model("rw")
+    log_lik, ess = marginal_log_lik(model, rw_data, RW_DRAWS, 1000, seed=2, proposal=proposal)
     assert_within_is_error(log_lik, reference, ess)
+    _, flat_ess = marginal_log_lik(model, rw_data, RW_DRAWS, 1000, seed=2)
+    assert (ess > flat_ess).all()
+
+
+def test_the_likelihoods_approximation_divides_the_population_out() -> None:
+    """For a Gaussian likelihood N(a, H^-1) and population N(m0, diag s0^2) the posterior
+    is Gaussian; from its draws the proposal recovers H and the shift H a (and where the
+    likelihood is flat in a direction, a curvature of 0 there)."""
+    rng = np.random.default_rng(0)
+    h = np.array([[[4.0, 1.0], [1.0, 2.0]], [[3.0, 0.0], [0.0, 0.0]]])
+    a, m0, s0 = np.array([[0.5, -1.0], [1.0, 0.0]]), np.array([[0.0, 0.2]] * 2), np.ones((2, 2))
+    prior = np.eye(2) / s0[:, :, None] ** 2
+    cov = np.linalg.inv(h + prior)
+    mean = np.einsum("pde,pe->pd", cov, np.einsum("pde,pe->pd", h, a) + m0 / s0**2)
+    x = np.stack(
+        [rng.multivariate_normal(m, c, 200_000) for m, c in zip(mean, cov, strict=True)], axis=1
+    )
+    proposal = proposal_from_values(x, m0, s0)
+    np.testing.assert_allclose(proposal.curvature, h, atol=0.05)
+    np.testing.assert_allclose(proposal.shift, np.einsum("pde,pe->pd", h, a), atol=0.05)
+    np.testing.assert_allclose(proposal.mean, mean, atol=0.01)
 
 
 def test_masked_trials_add_nothing(rw_data: TaskData) -> None:
@@ -208,11 +267,11 @@ def test_masked_trials_add_nothing(rw_data: TaskData) -> None:
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("budget", [160, 1000, 3000])
+@pytest.mark.parametrize("budget", [160, 1000, 1200])
 def test_results_do_not_depend_on_the_chunks(rw_data: TaskData, budget: int) -> None:
-    """160: Laplace in chunks of 2, one participant and draw per chunk; 1000: participant
-    chunks of 2 (the last padded); 3000: all participants, draws in chunks of 2 (the last
-    padded). All against one chunk."""
+    """50 samples of 10 trials, 2 parameters: 160, one participant and one draw per chunk;
+    1000, participants in chunks of 2 (the last padded), draws of all 5; 1200, all
+    participants, draws in chunks of 4 (the last padded). All against one chunk."""
     model = get_model("rw")
     whole = marginal_log_lik(model, rw_data, RW_DRAWS, 50, seed=2)
     chunked = marginal_log_lik(model, rw_data, RW_DRAWS, 50, seed=2, budget=budget)
@@ -328,8 +387,9 @@ def test_a_fold_scores_exactly_its_held_out_participants(
     held = ["s03", "s10"]
     posterior = fold_posterior(analysis_fits["rw"], tmp_path / "posterior.nc", 1, held)
     out = tmp_path / "folds" / "1" / "marginal.nc"
-    settings = CompareSettings(method="kfold", draws=40, importance_samples=20)
-    run_marginal(posterior, out, settings, seed=0, trials_path=analysis_fits["trials"])
+    settings = CompareSettings(method="kfold", draws=40, importance_samples=400)
+    full = analysis_fits["rw"]
+    run_marginal(posterior, out, settings, 0, analysis_fits["trials"], proposal_path=full)
     idata = az.from_netcdf(str(out))
     participants = list(idata.constant_data.coords["participant"].values)
     scored = idata.constant_data["scored"].values
@@ -340,6 +400,13 @@ def test_a_fold_scores_exactly_its_held_out_participants(
     assert (ess[scored] > 0).all() and np.isnan(ess[~scored]).all()
     attrs = idata.log_likelihood.attrs
     assert (attrs["method"], attrs["fold"], json.loads(attrs["held_out"])) == ("kfold", 1, held)
+    # this "fold" has the full fit's group draws, so its held-out participants' values are
+    # the full fit's, within both estimates' importance-sampling errors
+    everyone = run_marginal(full, tmp_path / "all.nc", replace(settings, method="psis"), 1)
+    other = everyone.log_likelihood["choice"].values[..., scored]
+    other_ess = everyone.constant_data["is_ess"].values[scored]
+    se = np.sqrt(1.0 / ess[scored] + 1.0 / other_ess)
+    assert (np.abs(log_lik[..., scored] - other) <= 5 * se).all()
 
 
 def test_fold_inputs_must_match(analysis_fits: dict[str, Path], tmp_path: Path) -> None:
@@ -352,9 +419,14 @@ def test_fold_inputs_must_match(analysis_fits: dict[str, Path], tmp_path: Path) 
     trials = pd.read_parquet(analysis_fits["trials"])
     shorter = tmp_path / "trials.parquet"
     trials[trials["participant"] != "s05"].to_parquet(shorter)
+    full = analysis_fits["rw"]
     with pytest.raises(DataError, match="participants differ from the fit's"):
-        run_marginal(posterior, tmp_path / "m.nc", settings, 0, shorter)
+        run_marginal(posterior, tmp_path / "m.nc", settings, 0, shorter, proposal_path=full)
     unknown = fold_posterior(analysis_fits["rw"], tmp_path / "other.nc", 0, ["s99"])
     with pytest.raises(DataError, match=r"held-out participant\(s\) \['s99'\]"):
-        run_marginal(unknown, tmp_path / "m.nc", settings, 0, analysis_fits["trials"])
+        run_marginal(unknown, tmp_path / "m.nc", settings, 0, analysis_fits["trials"], full)
+    with pytest.raises(DataError, match="needs proposal_path, the fit of all participants"):
+        run_marginal(posterior, tmp_path / "m.nc", settings, 0, analysis_fits["trials"])
+    with pytest.raises(DataError, match="proposals need the fit of all participants"):
+        run_marginal(posterior, tmp_path / "m.nc", settings, 0, analysis_fits["trials"], posterior)
     assert not (tmp_path / "m.nc").exists()

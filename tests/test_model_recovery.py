@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 MODELS = ("rw", "rw_dual")
 #: few draws and importance samples: enough to rank two models this far apart
-SETTINGS = CompareSettings(method="psis", draws=100, importance_samples=50)
+SETTINGS = CompareSettings(method="psis", draws=100, importance_samples=1000)
 
 
 def compare(posteriors: dict[str, Path], out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

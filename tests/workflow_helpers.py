@@ -15,7 +15,7 @@ COPY = ("Snakefile", "workflow", "scripts", "config", "profiles", "envs", "src",
 TINY_SAMPLER = {"chains": 2, "warmup": 150, "samples": 150, "seed": 11, "device": "cpu"}
 #: analysis stages at sizes that keep the end-to-end tests short
 TINY_ANALYSES = {
-    "compare": {"draws": 100, "importance_samples": 50},
+    "compare": {"draws": 100, "importance_samples": 500},
     "ppc": {"draws": 100},
     "regressors": {"draws": 100},
 }

@@ -6,33 +6,41 @@ participant's own parameters, so leaving a participant out of it changes the pos
 too much for PSIS-LOO (most Pareto k above 0.7). For each draw ``phi_s`` of the group
 means and sds this module estimates instead
 
-    p(y_i | phi_s) = ∫ p(y_i | theta = link(mu_s[g_i] + z * sigma_s[g_i])) N(z; 0, I) dz,
+    p(y_i | phi_s) = ∫ p(y_i | link(x)) N(x; mu_s[g_i], diag sigma_s[g_i]^2) dx
 
-the marginal likelihood whose PSIS-LOO over participants is well behaved (Merkle, Furr &
+(``x = mu + z sigma``: the participant's unconstrained parameters), the marginal
+likelihood whose PSIS-LOO over participants is well behaved (Merkle, Furr &
 Rabe-Hesketh 2019, Psychometrika 84:802-829; Vehtari, Gelman & Gabry 2017, Stat. Comput.
 27:1413-1432).
 
-The integral is estimated by importance sampling over ``z``. The posterior of ``z``
-moves and narrows with ``sigma_s`` (the group sds of a small study vary several-fold
-between draws), so one proposal in ``z`` cannot serve every draw. Instead each
-participant's log-likelihood is expanded to second order in the unconstrained parameters
-``x = mu + z * sigma`` once, at the Laplace mode under the posterior-mean group
-parameters (gradient and Hessian by autodiff, eigenvalues clamped at 0), and each draw's
-Gaussian approximation of the posterior of ``z`` follows from it in closed form
-(precision ``I + S H S``, ``S = diag(sigma_s)``). The proposal of a draw is a defensive
-mixture (Hesterberg 1995, Technometrics 37:185-194) of a multivariate t at that
-approximation and the prior N(0, I), sampled in fixed proportions (Owen & Zhou 2000,
-JASA 95:135-143), so the weights stay bounded by the likelihood over the prior's share.
-Every draw transforms the same standard-normal and chi-square variates (common random
-numbers), so the estimate varies smoothly from draw to draw. The Kish effective sample
-size of each draw's weights is reported per participant (a low quantile over draws). The
-expansion uses no draws of the participant's own offsets, so participants held out of a
-K-fold refit are scored exactly as the others.
+The integral is estimated by importance sampling in ``x`` with samples that every draw
+shares: the likelihood, the expensive part (a scan over the trials), is evaluated once
+per sample, not once per sample and draw, and each draw reweights the same samples by its
+population density (common random numbers, so the estimate varies smoothly from draw to
+draw). The proposal is a mixture sampled in fixed proportions (deterministic mixture
+weights: Owen & Zhou 2000, JASA 95:135-143; Veach & Guibas 1995, SIGGRAPH 419-428) of
 
-Memory: chunks of draws and participants bound the computation; the one array with a row
-per draw is the output, the log-likelihood [draws, participants] (float64). The ESS
-quantile keeps only each participant's smallest ESS values over draws, as many as the
-quantile's order statistics need (5% of the draws, plus two).
+- one Gaussian component per draw, spread evenly over the samples: the posterior of
+  ``x`` under that draw's population and a quadratic approximation of the log-likelihood
+  (taken from the participant's posterior in a fit by dividing its population out). A
+  draw whose group sd is near 0, where the integrand is a thin slice no proposal fixed
+  across draws reaches, so gets samples of its own; and
+- a multivariate t (:data:`PROPOSAL_DOF`) at the mean and covariance of the participant's
+  ``x`` in the fit: its heavy tails bound every weight (Hesterberg 1995, Technometrics
+  37:185-194), where the quadratic approximation is off.
+
+Without a fit the likelihood is taken as flat (each draw's component is its population)
+and the t is the population averaged over draws: valid, with a lower ESS. Participants
+held out of a K-fold refit take their proposal from the fit of all participants: the
+estimate's expectation does not depend on the proposal, only its variance does. The Kish
+effective sample size of each draw's weights is reported per participant (a low quantile
+over draws).
+
+Memory: chunks of participants bound the likelihood evaluations and chunks of draws the
+reweighting; the one array with a row per draw is the output, the log-likelihood
+[draws, participants] (float64). The ESS quantile keeps only each participant's smallest
+ESS values over draws, as many as the quantile's order statistics need (5% of the draws,
+plus two).
 """
 
 from __future__ import annotations
@@ -66,22 +74,20 @@ from cogfit.trialwise import linear_quantile, quantile_positions
 
 LOG = logging.getLogger("cogfit.marginal")
 
-#: degrees of freedom of the proposal's t component: tails for where the quadratic
-#: expansion, made at the posterior-mean group parameters, is off (with the Gaussian
-#: approximation's scale as is: against 20,000-sample estimates on the fits of
-#: tests/conftest.py, a scale widened by 1.2 raised the smallest ESS but also the error)
+#: degrees of freedom of the proposal's t component: heavier tails than the fit's
+#: posterior of ``x``, whose covariance it takes as its scale matrix
 PROPOSAL_DOF = 4.0
-#: share of samples drawn from the prior N(0, I) (the defensive component): it covers
-#: posteriors of the offsets that a draw makes bimodal or flat
-DEFENSIVE_SHARE = 0.2
+#: share of samples drawn from the t component (the defensive one); the rest come from
+#: the draws' components, spread evenly over the draws
+DEFENSIVE_SHARE = 0.25
+#: draws of a fit (evenly spaced within chains) the proposal's moments are taken from
+PROPOSAL_DRAWS = 400
+#: a small ridge on the proposal's covariance, so a participant whose draws barely move
+#: still gets a proper density
+PROPOSAL_RIDGE = 1e-6
 #: the ESS reported per participant is this quantile over draws: a few draws with poor
 #: weights hardly move the mean over draws that LOO takes, most of them would
 ESS_QUANTILE = 0.05
-#: Newton's method for the mode: the smallest curvature of a step (a step at most 2 prior
-#: sds where the objective is not concave), the iterations, the step fractions tried
-NEWTON_MIN_CURVATURE = 0.25
-NEWTON_STEPS = 25
-LINE_SEARCH = (1.0, 0.5, 0.25, 0.125, 0.0625, 0.0)
 #: an importance-sampling ESS below this share of the samples is warned about
 LOW_ESS_SHARE = 0.1
 
@@ -94,7 +100,7 @@ class CompareSettings:
     method: str = "psis"
     folds: int = 10
     draws: int = 500
-    importance_samples: int = 100
+    importance_samples: int = 4000
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None) -> CompareSettings:
@@ -102,23 +108,84 @@ class CompareSettings:
         return settings_from_section(cls, "compare", cfg)
 
 
-class Expansion(NamedTuple):
-    """Each participant's log-likelihood to second order in the unconstrained parameters:
-    ``log L(x) ~ log L(point) + gradient (x - point) - (x - point)' curvature (x - point) / 2``."""
+class Proposal(NamedTuple):
+    """Each participant's proposal ingredients in their unconstrained parameters ``x``:
+    the t component's location and scale (Cholesky factor), and a quadratic approximation
+    of the log-likelihood, ``log L(x) ~ shift'x - x' curvature x / 2 + const``, that each
+    draw's Gaussian component combines with the draw's population."""
 
-    point: Array  # [P, D]
-    gradient: Array  # [P, D]
-    curvature: Array  # [P, D, D], positive semi-definite
-
-
-class BaseSamples(NamedTuple):
-    """The random variates every draw's proposal transforms (common random numbers)."""
-
-    normal: Array  # [M, P, D]: standard normals; the last rows are the prior's samples
-    t_radius: Array  # [M_t, P]: sqrt(dof / chi2(dof)) of the t component's rows
+    mean: np.ndarray  # [P, D]
+    chol: np.ndarray  # [P, D, D], lower triangular
+    curvature: np.ndarray  # [P, D, D], positive semi-definite
+    shift: np.ndarray  # [P, D]
 
 
-# --- the likelihood of one participant -------------------------------------------------
+# --- the proposal ----------------------------------------------------------------------
+
+
+def participant_values(fit: fitted.Fit, keep: int = PROPOSAL_DRAWS) -> np.ndarray:
+    """Each participant's unconstrained parameters ``mu[g] + offset * sigma[g]`` at
+    ``keep`` draws of ``fit``, [draws, P, D]."""
+    names = [site_name(p, r) for p in fit.model.param_names for r in ("mu", "sigma", "offset")]
+    draws = fitted.thinned(fit, names, keep)
+    group = fit.data.group_index
+    columns = []
+    for p in fit.model.param_names:
+        mu, sigma = (draws[site_name(p, r)].reshape(-1, fit.data.n_groups) for r in ("mu", "sigma"))
+        offset = draws[site_name(p, "offset")].reshape(mu.shape[0], -1)
+        columns.append(mu[:, group] + offset * sigma[:, group])
+    return np.stack(columns, axis=-1).astype(float)
+
+
+def proposal_from_values(x: np.ndarray, pop_mean: np.ndarray, pop_sd: np.ndarray) -> Proposal:
+    """The proposal of each participant from draws of their ``x`` [N, P, D] and the
+    population their posterior was fitted under, N(pop_mean, diag pop_sd^2) [P, D].
+
+    The t component takes the draws' mean ``m`` and covariance ``C`` (plus
+    :data:`PROPOSAL_RIDGE`). The likelihood's approximation divides the population out of
+    ``N(m, C)``: curvature ``H = C^-1 - L`` (``L = diag pop_sd^-2``; eigenvalues clamped
+    at 0, where the data say less than the population) and shift ``H m + L (m -
+    pop_mean)`` projected onto where ``H`` is positive.
+    """
+    mean = x.mean(axis=0)
+    centred = x - mean
+    cov = np.einsum("npd,npe->pde", centred, centred) / max(1, x.shape[0] - 1)
+    cov += PROPOSAL_RIDGE * np.eye(x.shape[-1])
+    prior = 1.0 / pop_sd**2
+    values, vectors = np.linalg.eigh(np.linalg.inv(cov) - prior[..., None] * np.eye(x.shape[-1]))
+    positive = values > 0
+    curvature = np.einsum("pde,pe,pfe->pdf", vectors, np.where(positive, values, 0.0), vectors)
+    projector = np.einsum("pde,pe,pfe->pdf", vectors, positive.astype(float), vectors)
+    shift = np.einsum("pde,pe->pd", curvature, mean)
+    shift += np.einsum("pde,pe->pd", projector, prior * (mean - pop_mean))
+    return Proposal(mean, np.linalg.cholesky(cov), curvature, shift)
+
+
+def population(
+    mu: np.ndarray, sigma: np.ndarray, group_index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The population averaged over draws of ``mu``, ``sigma`` [S, D, G], per participant
+    [P, D]: mean ``E[mu]`` and sd ``sqrt(E[sigma^2] + Var[mu])``."""
+    mean = mu.mean(axis=0)
+    sd = np.sqrt(np.mean(sigma**2, axis=0) + mu.var(axis=0))
+    return mean.T[group_index], sd.T[group_index]
+
+
+def flat_proposal(mean: np.ndarray, sd: np.ndarray) -> Proposal:
+    """A proposal that knows nothing of the data: the t component at N(mean, diag sd^2)
+    [P, D] and a flat likelihood (each draw's component is then its population)."""
+    dim = mean.shape[-1]
+    chol = sd[..., None] * np.eye(dim)
+    return Proposal(mean, chol, np.zeros_like(chol), np.zeros_like(mean))
+
+
+def component_draws(n_draws: int, n_samples: int) -> np.ndarray:
+    """The draw whose component each of ``n_samples`` samples comes from: the draws in
+    order, spread evenly, so each gets ``n_samples / n_draws`` of them (rounded)."""
+    return np.arange(n_samples) * n_draws // n_samples
+
+
+# --- the likelihood at every importance sample ------------------------------------------
 
 
 def _link_fn(model: BehaviouralModel) -> Callable[[Array], dict[str, Array]]:
@@ -145,145 +212,127 @@ def _one_log_lik(model: BehaviouralModel, n_options: int) -> Callable[..., Array
     return log_lik
 
 
-# --- the expansion at the Laplace mode ------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=8)  # one compiled program per model and shapes
-def _expansion_fn(model: BehaviouralModel, n_options: int) -> Callable[..., Expansion]:
-    """Jitted ``(mu [P, D], sigma [P, D], choices, outcomes, mask) -> Expansion``: the mode
-    of log L(mu + z sigma) + log N(z; 0, I) by Newton's method with a line search, then
-    the log-likelihood's gradient and Hessian in ``x`` there, per participant."""
-    log_lik, to_theta = _one_log_lik(model, n_options), _link_fn(model)
-    fractions = jnp.asarray(LINE_SEARCH)
-
-    def one(mu: Array, sigma: Array, c: Array, o: Array, m: Array) -> Expansion:
-        def log_l(x: Array) -> Array:
-            value = log_lik(to_theta(x), c, o, m)
-            return jnp.where(jnp.isnan(value), -jnp.inf, value)
-
-        def objective(z: Array) -> Array:
-            return log_l(mu + z * sigma) - 0.5 * jnp.sum(z * z)
-
-        def newton(_: int, z: Array) -> Array:
-            curvature, vectors = jnp.linalg.eigh(-jax.hessian(objective)(z))
-            curvature = jnp.maximum(curvature, NEWTON_MIN_CURVATURE)
-            step = vectors @ ((vectors.T @ jax.grad(objective)(z)) / curvature)
-            values = jax.vmap(lambda t: objective(z + t * step))(fractions)
-            return z + fractions[jnp.argmax(values)] * step  # t = 0 is a candidate
-
-        point = mu + jax.lax.fori_loop(0, NEWTON_STEPS, newton, jnp.zeros_like(mu)) * sigma
-        point = jnp.where(jnp.isfinite(point), point, mu)
-        curvature, vectors = jnp.linalg.eigh(-jax.hessian(log_l)(point))
-        psd = (vectors * jnp.maximum(curvature, 0.0)) @ vectors.T
-        gradient = jax.grad(log_l)(point)
-        # no expansion where derivatives fail: each draw's proposal is then its prior
-        finite = jnp.isfinite(psd).all() & jnp.isfinite(gradient).all()
-        return Expansion(point, jnp.where(finite, gradient, 0.0), jnp.where(finite, psd, 0.0))
-
-    return jax.jit(jax.vmap(one))
-
-
-def _expansion(
-    model: BehaviouralModel, data: TaskData, mu: np.ndarray, sigma: np.ndarray, budget: int
-) -> Expansion:
-    """Every participant's :class:`Expansion`, in participant chunks of one size; ``mu``,
-    ``sigma`` [D, G]: the posterior-mean group parameters."""
-    n_p, dim = data.n_participants, len(model.params)
-    cells = data.n_trials * (dim + len(LINE_SEARCH))
-    size = chunk_length(n_p, cells, budget)
-    expand = _expansion_fn(model, data.n_options)
-    inputs = (mu.T[data.group_index], sigma.T[data.group_index])
-    inputs += (data.choices, data.outcomes, data.mask)
-    parts = []
-    for part in draw_chunks(n_p, cells, budget):
-        out = expand(*(jnp.asarray(_pad(x[part], size)) for x in inputs))
-        parts.append([np.asarray(r)[: part.stop - part.start] for r in out])
-    return Expansion(*(jnp.asarray(np.concatenate(r)) for r in zip(*parts, strict=True)))
-
-
-def base_samples(n_samples: int, n_participants: int, dim: int, seed: int) -> BaseSamples:
-    """The variates of ``n_samples`` importance samples per participant: the first
-    ``M - round(DEFENSIVE_SHARE * M)`` rows for the t component, the rest for the prior."""
-    n_t = n_samples - round(DEFENSIVE_SHARE * n_samples)
-    k_normal, k_chi2 = jax.random.split(jax.random.key(seed))
-    normal = jax.random.normal(k_normal, (n_samples, n_participants, dim))
-    chi2 = 2.0 * jax.random.gamma(k_chi2, PROPOSAL_DOF / 2, (n_t, n_participants))
-    return BaseSamples(normal, jnp.sqrt(PROPOSAL_DOF / chi2))
-
-
-# --- each draw's proposal and the importance-sampling estimate --------------------------
-
-
-def _normal_logpdf(z: Array) -> Array:
-    """log N(z; 0, I) over the last axis."""
-    return -0.5 * jnp.sum(z * z, axis=-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
-
-
-def _proposal(
-    expansion: Expansion, base: BaseSamples, mu: Array, sigma: Array
-) -> tuple[Array, Array]:
-    """Each draw's importance samples ``z`` [S, M, P, D] and ``log N(z) - log q(z)``
-    [S, M, P]; ``mu``, ``sigma`` [S, P, D] the draws' group parameters per participant.
-
-    With the expansion, the posterior of ``z`` is approximately Gaussian with precision
-    ``A = I + S H S`` and mean ``A^-1 S (g - H (mu - point))``; the t component is centred
-    there with scale matrix ``A^-1``, so ``z - mean = L^-T eps * radius`` for
-    ``A = L L'``. The mixture density (fixed shares) is evaluated at every sample.
-    """
-    dof, dim = PROPOSAL_DOF, mu.shape[-1]
-    n_t = base.t_radius.shape[0]
-    h = expansion.curvature
-    precision = jnp.eye(dim) + sigma[..., :, None] * h[None] * sigma[..., None, :]
-    shift = mu - expansion.point[None]
-    rhs = sigma * (expansion.gradient[None] - jnp.einsum("pde,spe->spd", h, shift))
-    chol = jnp.linalg.cholesky(precision)  # [S, P, D, D]
-    mean = jax.scipy.linalg.cho_solve((chol, True), rhs[..., None])[..., 0]
-    inverse = solve_triangular(chol, jnp.broadcast_to(jnp.eye(dim), chol.shape), lower=True)
-    t_eps = base.normal[:n_t] * base.t_radius[..., None]  # [M_t, P, D]
-    t_draws = mean[:, None] + jnp.einsum("sped,mpe->smpd", inverse, t_eps)
-    prior = jnp.broadcast_to(base.normal[n_t:], (mu.shape[0],) + base.normal[n_t:].shape)
-    z = jnp.concatenate([t_draws, prior], axis=1)
-    rotated = jnp.einsum("sped,smpe->smpd", chol, z - mean[:, None])
-    log_det = jnp.sum(jnp.log(jnp.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)  # [S, P]
+def _log_t(x: Array, proposal: Proposal) -> Array:
+    """log density [M, P] of each participant's t component at ``x`` [M, P, D]."""
+    dof, dim = PROPOSAL_DOF, x.shape[-1]
+    eye = jnp.broadcast_to(jnp.eye(dim), proposal.chol.shape)
+    inverse = solve_triangular(proposal.chol, eye, lower=True)  # [P, D, D]
+    rotated = jnp.einsum("pde,mpe->mpd", inverse, x - proposal.mean)
+    log_det = jnp.sum(jnp.log(jnp.diagonal(proposal.chol, axis1=-2, axis2=-1)), axis=-1)
     norm = gammaln((dof + dim) / 2) - gammaln(dof / 2) - 0.5 * dim * math.log(dof * math.pi)
-    log_t = norm + log_det[:, None]
-    log_t = log_t - 0.5 * (dof + dim) * jnp.log1p(jnp.sum(rotated**2, axis=-1) / dof)
-    log_prior = _normal_logpdf(z)
-    share = 1.0 - n_t / base.normal.shape[0]
-    if share == 0:
-        return z, log_prior - log_t
-    log_q = jnp.logaddexp(math.log1p(-share) + log_t, math.log(share) + log_prior)
-    return z, log_prior - log_q
+    return norm - log_det - 0.5 * (dof + dim) * jnp.log1p(jnp.sum(rotated**2, -1) / dof)
+
+
+def _per_participant(draws: Array, group_index: Array) -> Array:
+    """[S, D, G] group values -> [S, P, D], each participant's group's."""
+    return jnp.moveaxis(draws[:, :, group_index], 1, 2)
+
+
+class Components(NamedTuple):
+    """Each draw's Gaussian component per participant: the posterior of ``x`` under the
+    draw's population and the likelihood's approximation."""
+
+    mean: Array  # [S, P, D]
+    chol: Array  # [S, P, D, D]: lower Cholesky factor of the precision
+
+
+def _components(mu: Array, sigma: Array, group_index: Array, proposal: Proposal) -> Components:
+    """Precision ``curvature + diag sigma_s^-2`` and mean ``precision^-1 (shift + mu_s /
+    sigma_s^2)`` of every draw of ``mu``, ``sigma`` [S, D, G]."""
+    prior = _per_participant(sigma, group_index) ** -2.0  # [S, P, D]
+    precision = proposal.curvature + prior[..., None] * jnp.eye(prior.shape[-1])
+    chol = jnp.linalg.cholesky(precision)
+    rhs = proposal.shift + _per_participant(mu, group_index) * prior
+    mean = jax.scipy.linalg.cho_solve((chol, True), rhs[..., None])[..., 0]
+    return Components(mean, chol)
+
+
+def _log_population(mu: Array, sigma: Array, group_index: Array, x: Array) -> Array:
+    """log N(x_m; mu_s[g], diag sigma_s[g]^2) [S, M, P] of every draw ``s`` of ``mu``,
+    ``sigma`` [S, D, G] at every sample ``x`` [M, P, D]."""
+    mu_p = _per_participant(mu, group_index)[:, None]  # [S, 1, P, D]
+    sigma_p = _per_participant(sigma, group_index)[:, None]
+    z = (x[None] - mu_p) / sigma_p
+    log_density = -0.5 * jnp.sum(z * z, -1) - jnp.sum(jnp.log(sigma_p), -1)
+    return log_density - 0.5 * x.shape[-1] * math.log(2 * math.pi)
 
 
 @functools.lru_cache(maxsize=8)  # one compiled program per model and shapes
-def _estimate_fn(model: BehaviouralModel, n_options: int) -> Callable[..., tuple]:
-    """Jitted ``(mu [S, D, G], sigma [S, D, G], group_index [P], expansion, base, choices,
-    outcomes, mask) -> (log p_hat [S, P], Kish ESS [S, P])`` for one chunk."""
+def _sample_fn(model: BehaviouralModel, n_options: int, n_t: int) -> Callable[..., tuple]:
+    """Jitted ``(key, index [P], proposal, mu [M_c, D, G], sigma [M_c, D, G], group_index
+    [P], choices, outcomes, mask) -> (x [M, P, D], log L(x) [M, P], log t(x) [M, P])``:
+    ``n_t`` samples from each participant's t component, then one from the component of
+    each of the ``M_c`` draws given (variates keyed by the participant's ``index``, so
+    chunks do not change them)."""
     log_lik, to_theta = _one_log_lik(model, n_options), _link_fn(model)
-    # inner vmap: participants (parameters and data); outer: draws x samples (data shared)
+    dim, dof = len(model.params), PROPOSAL_DOF
+    # inner vmap: participants (parameters and data); outer: samples (data shared)
     batched = jax.vmap(jax.vmap(log_lik), in_axes=(0, None, None, None))
 
-    def estimate(mu, sigma, group_index, expansion, base, choices, outcomes, mask):  # noqa: ANN001, ANN202
-        mu_p = jnp.moveaxis(mu[:, :, group_index], 1, 2)  # [S, P, D]
-        sigma_p = jnp.moveaxis(sigma[:, :, group_index], 1, 2)
-        z, log_w0 = _proposal(expansion, base, mu_p, sigma_p)
-        x = mu_p[:, None] + z * sigma_p[:, None]  # [S, M, P, D]
-        n_s, n_m, n_p, _ = x.shape
-        theta = {k: v.reshape(n_s * n_m, n_p) for k, v in to_theta(x).items()}
-        ll = batched(theta, choices, outcomes, mask).reshape(n_s, n_m, n_p)
-        log_w = jnp.where(jnp.isnan(ll), -jnp.inf, ll) + log_w0
-        log_p = jax.nn.logsumexp(log_w, axis=1) - math.log(n_m)
-        weights = jax.nn.softmax(log_w, axis=1)
-        return log_p, 1.0 / jnp.sum(weights**2, axis=1)
+    def sample(key, index, proposal, mu, sigma, group_index, choices, outcomes, mask):  # noqa: ANN001, ANN202
+        n_samples = n_t + mu.shape[0]
 
-    return jax.jit(estimate)
+        def variates(i: Array) -> tuple[Array, Array]:
+            k_normal, k_chi2 = jax.random.split(jax.random.fold_in(key, i))
+            chi2 = 2.0 * jax.random.gamma(k_chi2, dof / 2, (n_t,))
+            return jax.random.normal(k_normal, (n_samples, dim)), jnp.sqrt(dof / chi2)
+
+        normal, radius = jax.vmap(variates)(index)
+        normal, radius = jnp.moveaxis(normal, 1, 0), radius.T  # [M, P, D], [M_t, P]
+        t_eps = normal[:n_t] * radius[..., None]
+        t_x = proposal.mean + jnp.einsum("pde,mpe->mpd", proposal.chol, t_eps)
+        comp = _components(mu, sigma, group_index, proposal)
+        # x = mean + L^-T eps has precision L L'
+        c_eps = solve_triangular(comp.chol, normal[n_t:, :, :, None], lower=True, trans=1)
+        x = jnp.concatenate([t_x, comp.mean + c_eps[..., 0]])
+        ll = batched(to_theta(x), choices, outcomes, mask)
+        return x, jnp.where(jnp.isnan(ll), -jnp.inf, ll), _log_t(x, proposal)
+
+    return jax.jit(sample)
 
 
-def _pad(x: Any, length: int, axis: int = 0) -> np.ndarray:
-    """``x`` padded along ``axis`` to ``length`` by repeating its last entry."""
+def _squared_norm(chol: Array, diff: Array) -> Array:
+    """``|L' diff|^2`` over the last axis, ``L`` lower triangular [..., D, D]: written out
+    term by term, which XLA fuses into one loop (a batched product of D x D matrices with
+    D of a few is several times slower)."""
+    total = jnp.zeros(diff.shape[:-1], diff.dtype)
+    for e in range(diff.shape[-1]):
+        column = sum(diff[..., d] * chol[..., d, e] for d in range(e, diff.shape[-1]))
+        total = total + column * column
+    return total
+
+
+@jax.jit
+def _component_mixture(
+    mu: Array, sigma: Array, log_count: Array, group_index: Array, proposal: Proposal, x: Array
+) -> Array:
+    """log sum_s count_s N(x_m; component_s) [M, P] over the draws of one chunk
+    (``log_count`` [S]: -inf for draws with no sample, and for padding)."""
+    comp = _components(mu, sigma, group_index, proposal)
+    quadratic = _squared_norm(comp.chol[:, None], x[None] - comp.mean[:, None])  # [S, M, P]
+    log_det = jnp.sum(jnp.log(jnp.diagonal(comp.chol, axis1=-2, axis2=-1)), axis=-1)
+    log_density = log_det[:, None] - 0.5 * quadratic - 0.5 * x.shape[-1] * math.log(2 * math.pi)
+    return jax.nn.logsumexp(log_density + log_count[:, None, None], axis=0)
+
+
+@jax.jit
+def _reweigh(mu: Array, sigma: Array, group_index: Array, x: Array, log_r: Array) -> tuple:
+    """``(mu [S, D, G], sigma [S, D, G], group_index [P], x [M, P, D], log_r = log L(x) -
+    log q(x) [M, P]) -> (log p_hat [S, P], Kish ESS [S, P])``: each draw's estimate from
+    the shared samples."""
+    log_w = _log_population(mu, sigma, group_index, x) + log_r[None]
+    log_p = jax.nn.logsumexp(log_w, axis=1) - math.log(x.shape[0])
+    weights = jax.nn.softmax(log_w, axis=1)
+    return log_p, 1.0 / jnp.sum(weights**2, axis=1)
+
+
+def _pad(x: Any, length: int, axis: int = 0, fill: float | None = None) -> np.ndarray:
+    """``x`` padded along ``axis`` to ``length`` by repeating its last entry (or with
+    ``fill``)."""
     x = np.asarray(x)
     last = np.take(x, [-1], axis=axis)
+    if fill is not None:
+        last = np.full_like(last, fill)
     return np.concatenate([x, np.repeat(last, length - x.shape[axis], axis=axis)], axis=axis)
 
 
@@ -311,6 +360,18 @@ def _check_draws(model: BehaviouralModel, data: TaskData, draws: Mapping[str, np
     return shapes.pop()[0]
 
 
+def _check_proposal(model: BehaviouralModel, data: TaskData, proposal: Proposal) -> None:
+    """A proposal must have one row per participant and parameter."""
+    vector = (data.n_participants, len(model.params))
+    matrix = vector + vector[1:]
+    shapes = [np.shape(a) for a in proposal]
+    if shapes != [vector, matrix, matrix, vector]:
+        raise DataError(
+            f"proposal of model {model.name!r}: shapes {shapes}, expected "
+            f"{[vector, matrix, matrix, vector]} (mean, chol, curvature, shift)"
+        )
+
+
 def _take(x: Any, part: slice, size: int, axis: int = 0) -> Array:
     """The participants ``part`` of ``x`` (along ``axis``), padded to ``size``."""
     index = np.arange(part.start, part.stop)
@@ -323,50 +384,84 @@ def marginal_log_lik(
     group_draws: Mapping[str, np.ndarray],
     n_samples: int,
     seed: int,
+    proposal: Proposal | None = None,
     log: logging.Logger = LOG,
     budget: int = CELL_BUDGET,
 ) -> tuple[np.ndarray, np.ndarray]:
     """log p(y_i | phi_s) [S, P] for every draw ``s`` of ``group_draws`` (``{p}_mu`` and
     ``{p}_sigma`` [S, G], unconstrained scale) and each participant's importance-sampling
     ESS [P] (its :data:`ESS_QUANTILE` quantile over draws), from ``n_samples`` samples per
-    participant.
+    participant shared by all draws: from ``proposal``'s t components and, a
+    :data:`DEFENSIVE_SHARE` of them, from the draws' populations (``proposal`` None: all
+    from the draws' populations).
 
-    Chunks of participants and of draws hold at most ``budget`` (draw x participant x
-    sample x trial) cells; the last of each is padded, so the program compiles once.
+    Chunks of participants hold at most ``budget`` (sample x trial) cells, chunks of draws
+    ``budget`` (draw x sample x parameter) cells; the last of each is padded, so each
+    program compiles once.
     """
     if n_samples < 1:
         raise DataError(f"importance samples: {n_samples}, expected at least 1")
-    n_s, n_p, n_t = _check_draws(model, data, group_draws), data.n_participants, data.n_trials
+    n_s, n_p = _check_draws(model, data, group_draws), data.n_participants
     mu, sigma = _stacked(model, group_draws, "mu"), _stacked(model, group_draws, "sigma")
-    expansion = _expansion(model, data, mu.mean(0), sigma.mean(0), budget)
-    base = base_samples(n_samples, n_p, len(model.params), seed)
-    p_cells, p_size = n_samples * n_t, chunk_length(n_p, n_samples * n_t, budget)
-    s_cells = n_samples * p_size * n_t
+    if proposal is None:
+        proposal = flat_proposal(*population(mu, sigma, data.group_index))
+    _check_proposal(model, data, proposal)
+    n_t = max(1, round(DEFENSIVE_SHARE * n_samples))
+    n_c = n_samples - n_t
+    assigned = component_draws(n_s, n_c)
+    with np.errstate(divide="ignore"):
+        log_count = np.log(np.bincount(assigned, minlength=n_s).astype(float))
+    p_cells = n_samples * data.n_trials
+    p_size = chunk_length(n_p, p_cells, budget)
+    s_cells = n_samples * p_size * len(model.params)
     s_size = chunk_length(n_s, s_cells, budget)
-    estimate = _estimate_fn(model, data.n_options)
+    s_parts = list(draw_chunks(n_s, s_cells, budget))
+    draw_chunk = [
+        (
+            sp,
+            *(jnp.asarray(_pad(a[sp], s_size)) for a in (mu, sigma)),
+            jnp.asarray(_pad(log_count[sp], s_size, fill=-np.inf)),
+        )
+        for sp in s_parts
+    ]
+    sample = _sample_fn(model, data.n_options, n_t)
+    key = jax.random.key(seed)
     log_lik, ess = np.empty((n_s, n_p)), LowQuantile(n_s, n_p, ESS_QUANTILE)
     p_parts = list(draw_chunks(n_p, p_cells, budget))
-    s_parts = list(draw_chunks(n_s, s_cells, budget))
-    done, n_chunks = 0, len(p_parts) * len(s_parts)
-    for pp in p_parts:
-        data_p = [_take(x, pp, p_size) for x in (data.choices, data.outcomes, data.mask)]
-        group_p = _take(data.group_index, pp, p_size)
-        expansion_p = Expansion(*(_take(x, pp, p_size) for x in expansion))
-        base_p = BaseSamples(*(_take(x, pp, p_size, axis=1) for x in base))
-        for sp in s_parts:
-            draws = (jnp.asarray(_pad(mu[sp], s_size)), jnp.asarray(_pad(sigma[sp], s_size)))
-            out = estimate(*draws, group_p, expansion_p, base_p, *data_p)
+    inputs = (np.arange(n_p), Proposal(*proposal))
+    data_inputs = (data.group_index, data.choices, data.outcomes, data.mask)
+    for done, pp in enumerate(p_parts, start=1):
+        chunk = functools.partial(_take, part=pp, size=p_size)
+        index, prop = jax.tree.map(chunk, inputs)
+        group_p, *trials = (chunk(a) for a in data_inputs)
+        x, ll, log_t = sample(key, index, prop, mu[assigned], sigma[assigned], group_p, *trials)
+        log_c = jnp.full(ll.shape, -jnp.inf)
+        for _, mu_c, sigma_c, count_c in draw_chunk:
+            mixture = _component_mixture(mu_c, sigma_c, count_c, group_p, prop, x)
+            log_c = jnp.logaddexp(log_c, mixture)
+        log_q = _log_mixture(log_t, log_c - math.log(max(1, n_c)), n_t, n_samples)
+        log_r = ll - log_q
+        for sp, mu_c, sigma_c, _ in draw_chunk:
+            out = _reweigh(mu_c, sigma_c, group_p, x, log_r)
             log_p, chunk_ess = (
                 np.asarray(r)[: sp.stop - sp.start, : pp.stop - pp.start] for r in out
             )
             log_lik[sp, pp] = log_p
             ess.add(pp, chunk_ess)
-            done += 1
-            if done == n_chunks or done % max(1, n_chunks // 10) == 0:
-                log.info("marginal likelihood: chunk %d of %d", done, n_chunks)
+        if done == len(p_parts) or done % max(1, len(p_parts) // 10) == 0:
+            log.info("marginal likelihood: participant chunk %d of %d", done, len(p_parts))
     is_ess = ess.value()
     _log_ess(is_ess, data.participants, n_samples, log)
     return log_lik, is_ess
+
+
+def _log_mixture(log_t: Array, log_c: Array, n_t: int, n_samples: int) -> Array:
+    """log q [M, P] of the proposal sampled in fixed proportions: ``n_t`` of the
+    ``n_samples`` from the t component, the rest from the draws' components."""
+    if n_t == n_samples:
+        return log_t
+    share = n_t / n_samples
+    return jnp.logaddexp(math.log(share) + log_t, math.log1p(-share) + log_c)
 
 
 class LowQuantile:
@@ -507,11 +602,30 @@ def _scored(data: TaskData, fold: int, held_out: list[str], path: Any) -> np.nda
     return np.isin(data.participants, held_out)
 
 
+def _proposal(fit: fitted.Fit, path: Any, data: TaskData) -> Proposal:
+    """The t components from ``fit`` (at ``path``), a fit of all of ``data``'s
+    participants (not a fold's, whose held-out participants' draws are the prior's)."""
+    if "fold" in fit.idata.posterior.attrs:
+        raise DataError(f"{path}: proposals need the fit of all participants, not a fold's")
+    if fit.data.participants != data.participants:
+        raise DataError(
+            f"{path}: participants differ from the scored fit's (or their order); expected "
+            f"{list(data.participants)}"
+        )
+    flat = {
+        k: v.reshape(-1, v.shape[-1]) for k, v in fitted.group_draws(fit, PROPOSAL_DRAWS).items()
+    }
+    mu, sigma = _stacked(fit.model, flat, "mu"), _stacked(fit.model, flat, "sigma")
+    pop = population(mu, sigma, fit.data.group_index)
+    return proposal_from_values(participant_values(fit), *pop)
+
+
 def _score(
     fit: fitted.Fit,
     data: TaskData,
     scored: np.ndarray,
     draws: Mapping[str, np.ndarray],
+    proposal: Proposal,
     settings: CompareSettings,
     seed: int,
     log: logging.Logger,
@@ -527,7 +641,10 @@ def _score(
         n_s,
         n_m,
     )
-    part_ll, part_ess = marginal_log_lik(fit.model, _select(data, scored), flat, n_m, seed, log)
+    part = Proposal(*(a[scored] for a in proposal))
+    part_ll, part_ess = marginal_log_lik(
+        fit.model, _select(data, scored), flat, n_m, seed, part, log
+    )
     if scored.all():  # no second [S, P] array for a fit of all participants
         return part_ll, part_ess
     log_lik = np.full((n_s, data.n_participants), np.nan)
@@ -543,6 +660,7 @@ def run_marginal(
     settings: CompareSettings,
     seed: int,
     trials_path: str | os.PathLike[str] | None = None,
+    proposal_path: str | os.PathLike[str] | None = None,
     log: logging.Logger = LOG,
 ) -> Any:
     """Read a fit, estimate its participants' marginal log-likelihoods at ``settings.draws``
@@ -551,16 +669,23 @@ def run_marginal(
 
     With ``trials_path`` the posterior is a K-fold fit (attrs ``fold``, ``held_out``) whose
     held-out participants' trials were masked; their trials come from that cleaned table,
-    and only they are scored (``scored`` True; the others' values are NaN). The ``method``
-    attribute says which of the two was computed.
+    and only they are scored (``scored`` True; the others' values are NaN); the proposals
+    then come from ``proposal_path``, the fit of all participants (required). The
+    ``method`` attribute says which of the two was computed.
     """
     fit = fitted.load_fit(posterior_path)
     posterior = fit.idata.posterior
     fold, held_out = _fold_of(posterior.attrs, posterior_path, trials_path is not None)
+    if fold >= 0 and proposal_path is None:
+        raise DataError(
+            f"{posterior_path}: scoring a fold needs proposal_path, the fit of all participants"
+        )
     data = fit.data if trials_path is None else _scoring_data(trials_path, fit.data)
     scored = _scored(data, fold, held_out, posterior_path)
+    source = fit if proposal_path is None else fitted.load_fit(proposal_path)
+    proposal = _proposal(source, proposal_path or posterior_path, data)
     draws = fitted.group_draws(fit, settings.draws)
-    log_lik, is_ess = _score(fit, data, scored, draws, settings, seed, log)
+    log_lik, is_ess = _score(fit, data, scored, draws, proposal, settings, seed, log)
     kept = fitted.draw_indices(posterior.sizes["chain"], posterior.sizes["draw"], settings.draws)
     attrs = {
         "model": fit.model.name,

@@ -43,6 +43,8 @@ rule fold_marginal:
     input:
         posterior=f"{RESULTS}/{{dataset}}/{{model}}/folds/{{fold}}/posterior.nc",
         trials=f"{RESULTS}/{{dataset}}/clean/trials.parquet",
+        # the fit of all participants: where each participant's proposal comes from
+        proposal=f"{RESULTS}/{{dataset}}/{{model}}/posterior.nc",
     output:
         marginal=f"{RESULTS}/{{dataset}}/{{model}}/folds/{{fold}}/marginal.nc",
     params:
