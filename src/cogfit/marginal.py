@@ -20,14 +20,15 @@ population density (common random numbers, so the estimate varies smoothly from 
 draw). The proposal is a mixture sampled in fixed proportions (deterministic mixture
 weights: Owen & Zhou 2000, JASA 95:135-143; Veach & Guibas 1995, SIGGRAPH 419-428) of
 
-- one Gaussian component per draw, spread evenly over the samples: the posterior of
-  ``x`` under that draw's population and a quadratic approximation of the log-likelihood
-  (taken from the participant's posterior in a fit by dividing its population out). A
-  draw whose group sd is near 0, where the integrand is a thin slice no proposal fixed
-  across draws reaches, so gets samples of its own; and
+- per draw, two components, each spread evenly over the samples: a Gaussian, the
+  posterior of ``x`` under that draw's population and a quadratic approximation of the
+  log-likelihood (taken from the participant's posterior in a fit by dividing its
+  population out), and the draw's population itself, which covers where that
+  approximation is off. A draw whose group sd is near 0, where the integrand is a thin
+  slice no proposal fixed across draws reaches, so has samples of its own; and
 - a multivariate t (:data:`PROPOSAL_DOF`) at the mean and covariance of the participant's
   ``x`` in the fit: its heavy tails bound every weight (Hesterberg 1995, Technometrics
-  37:185-194), where the quadratic approximation is off.
+  37:185-194).
 
 Without a fit the likelihood is taken as flat (each draw's component is its population)
 and the t is the population averaged over draws: valid, with a lower ESS. Participants
@@ -75,11 +76,14 @@ from cogfit.trialwise import linear_quantile, quantile_positions
 LOG = logging.getLogger("cogfit.marginal")
 
 #: degrees of freedom of the proposal's t component: heavier tails than the fit's
-#: posterior of ``x``, whose covariance it takes as its scale matrix
-PROPOSAL_DOF = 4.0
-#: share of samples drawn from the t component (the defensive one); the rest come from
-#: the draws' components, spread evenly over the draws
-DEFENSIVE_SHARE = 0.25
+#: posterior of ``x``, whose covariance it takes as its scale matrix (an integer: its
+#: chi-square variates are sums of squared normals)
+PROPOSAL_DOF = 4
+#: shares of the samples drawn from the t component (the defensive one) and from the
+#: draws' populations; the rest come from the draws' Gaussian components. Both kinds of
+#: per-draw component are spread evenly over the draws
+T_SHARE = 0.25
+POPULATION_SHARE = 0.25
 #: draws of a fit (evenly spaced within chains) the proposal's moments are taken from
 PROPOSAL_DRAWS = 400
 #: a small ridge on the proposal's covariance, so a participant whose draws barely move
@@ -257,34 +261,46 @@ def _log_population(mu: Array, sigma: Array, group_index: Array, x: Array) -> Ar
     return log_density - 0.5 * x.shape[-1] * math.log(2 * math.pi)
 
 
+def variates(
+    seed: int, index: np.ndarray, n_samples: int, n_t: int, dim: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Standard normals [M, P, D] and the t component's radii ``sqrt(dof / chi2)`` [M_t,
+    P] of the participants ``index`` [P], from a generator seeded by ``(seed, index)``,
+    so chunks of participants do not change them. NumPy, not JAX: JAX's gamma and
+    per-key normals take longer to compile than they take to run here."""
+    dof = PROPOSAL_DOF
+    normal = np.empty((n_samples, index.size, dim))
+    chi2 = np.empty((n_t, index.size))
+    for column, i in enumerate(index):
+        rng = np.random.default_rng([seed, int(i)])
+        normal[:, column] = rng.standard_normal((n_samples, dim))
+        chi2[:, column] = np.sum(rng.standard_normal((n_t, dof)) ** 2, axis=1)
+    return normal, np.sqrt(dof / chi2)
+
+
 @functools.lru_cache(maxsize=8)  # one compiled program per model and shapes
-def _sample_fn(model: BehaviouralModel, n_options: int, n_t: int) -> Callable[..., tuple]:
-    """Jitted ``(key, index [P], proposal, mu [M_c, D, G], sigma [M_c, D, G], group_index
-    [P], choices, outcomes, mask) -> (x [M, P, D], log L(x) [M, P], log t(x) [M, P])``:
-    ``n_t`` samples from each participant's t component, then one from the component of
-    each of the ``M_c`` draws given (variates keyed by the participant's ``index``, so
-    chunks do not change them)."""
+def _sample_fn(model: BehaviouralModel, n_options: int) -> Callable[..., tuple]:
+    """Jitted ``(normal [M, P, D], radius [M_t, P], proposal, gaussian, population,
+    group_index [P], choices, outcomes, mask) -> (x [M, P, D], log L(x) [M, P], log t(x)
+    [M, P])``: the first ``M_t`` samples from each participant's t component, then one from
+    the Gaussian component of each of the ``M_g`` draws ``gaussian`` (``(mu, sigma)``,
+    each [M_g, D, G]), then one from the population of each of the draws ``population``."""
     log_lik, to_theta = _one_log_lik(model, n_options), _link_fn(model)
-    dim, dof = len(model.params), PROPOSAL_DOF
     # inner vmap: participants (parameters and data); outer: samples (data shared)
     batched = jax.vmap(jax.vmap(log_lik), in_axes=(0, None, None, None))
 
-    def sample(key, index, proposal, mu, sigma, group_index, choices, outcomes, mask):  # noqa: ANN001, ANN202
-        n_samples = n_t + mu.shape[0]
-
-        def variates(i: Array) -> tuple[Array, Array]:
-            k_normal, k_chi2 = jax.random.split(jax.random.fold_in(key, i))
-            chi2 = 2.0 * jax.random.gamma(k_chi2, dof / 2, (n_t,))
-            return jax.random.normal(k_normal, (n_samples, dim)), jnp.sqrt(dof / chi2)
-
-        normal, radius = jax.vmap(variates)(index)
-        normal, radius = jnp.moveaxis(normal, 1, 0), radius.T  # [M, P, D], [M_t, P]
+    def sample(
+        normal, radius, proposal, gaussian, population, group_index, choices, outcomes, mask
+    ):  # noqa: ANN001, ANN202, E501
+        n_t, n_g = radius.shape[0], gaussian[0].shape[0]
         t_eps = normal[:n_t] * radius[..., None]
         t_x = proposal.mean + jnp.einsum("pde,mpe->mpd", proposal.chol, t_eps)
-        comp = _components(mu, sigma, group_index, proposal)
+        comp = _components(*gaussian, group_index, proposal)
         # x = mean + L^-T eps has precision L L'
-        c_eps = solve_triangular(comp.chol, normal[n_t:, :, :, None], lower=True, trans=1)
-        x = jnp.concatenate([t_x, comp.mean + c_eps[..., 0]])
+        g_eps = normal[n_t : n_t + n_g, :, :, None]
+        g_x = comp.mean + solve_triangular(comp.chol, g_eps, lower=True, trans=1)[..., 0]
+        mu, sigma = (_per_participant(a, group_index) for a in population)
+        x = jnp.concatenate([t_x, g_x, mu + sigma * normal[n_t + n_g :]])
         ll = batched(to_theta(x), choices, outcomes, mask)
         return x, jnp.where(jnp.isnan(ll), -jnp.inf, ll), _log_t(x, proposal)
 
@@ -304,15 +320,20 @@ def _squared_norm(chol: Array, diff: Array) -> Array:
 
 @jax.jit
 def _component_mixture(
-    mu: Array, sigma: Array, log_count: Array, group_index: Array, proposal: Proposal, x: Array
+    mu: Array, sigma: Array, log_counts: Array, group_index: Array, proposal: Proposal, x: Array
 ) -> Array:
-    """log sum_s count_s N(x_m; component_s) [M, P] over the draws of one chunk
-    (``log_count`` [S]: -inf for draws with no sample, and for padding)."""
+    """log sum_s (g_s N(x_m; component_s) + p_s N(x_m; population_s)) [M, P] over the
+    draws of one chunk; ``log_counts`` [2, S] are log g_s and log p_s, the samples each
+    draw's Gaussian component and population gave (-inf for none, and for padding)."""
     comp = _components(mu, sigma, group_index, proposal)
     quadratic = _squared_norm(comp.chol[:, None], x[None] - comp.mean[:, None])  # [S, M, P]
     log_det = jnp.sum(jnp.log(jnp.diagonal(comp.chol, axis1=-2, axis2=-1)), axis=-1)
-    log_density = log_det[:, None] - 0.5 * quadratic - 0.5 * x.shape[-1] * math.log(2 * math.pi)
-    return jax.nn.logsumexp(log_density + log_count[:, None, None], axis=0)
+    log_gaussian = log_det[:, None] - 0.5 * quadratic - 0.5 * x.shape[-1] * math.log(2 * math.pi)
+    log_population = _log_population(mu, sigma, group_index, x)
+    return jnp.logaddexp(
+        jax.nn.logsumexp(log_gaussian + log_counts[0, :, None, None], axis=0),
+        jax.nn.logsumexp(log_population + log_counts[1, :, None, None], axis=0),
+    )
 
 
 @jax.jit
@@ -391,9 +412,9 @@ def marginal_log_lik(
     """log p(y_i | phi_s) [S, P] for every draw ``s`` of ``group_draws`` (``{p}_mu`` and
     ``{p}_sigma`` [S, G], unconstrained scale) and each participant's importance-sampling
     ESS [P] (its :data:`ESS_QUANTILE` quantile over draws), from ``n_samples`` samples per
-    participant shared by all draws: from ``proposal``'s t components and, a
-    :data:`DEFENSIVE_SHARE` of them, from the draws' populations (``proposal`` None: all
-    from the draws' populations).
+    participant shared by all draws: shares :data:`T_SHARE` from ``proposal``'s t
+    components, :data:`POPULATION_SHARE` from the draws' populations and the rest from the
+    draws' Gaussian components (``proposal`` None: a flat likelihood, :func:`flat_proposal`).
 
     Chunks of participants hold at most ``budget`` (sample x trial) cells, chunks of draws
     ``budget`` (draw x sample x parameter) cells; the last of each is padded, so each
@@ -406,11 +427,12 @@ def marginal_log_lik(
     if proposal is None:
         proposal = flat_proposal(*population(mu, sigma, data.group_index))
     _check_proposal(model, data, proposal)
-    n_t = max(1, round(DEFENSIVE_SHARE * n_samples))
-    n_c = n_samples - n_t
-    assigned = component_draws(n_s, n_c)
+    n_t = max(1, round(T_SHARE * n_samples))
+    n_pop = min(max(1, round(POPULATION_SHARE * n_samples)), n_samples - n_t)
+    gaussian, pop_draws = (component_draws(n_s, n) for n in (n_samples - n_t - n_pop, n_pop))
+    counts = [np.bincount(a, minlength=n_s).astype(float) for a in (gaussian, pop_draws)]
     with np.errstate(divide="ignore"):
-        log_count = np.log(np.bincount(assigned, minlength=n_s).astype(float))
+        log_counts = np.log(np.stack(counts, axis=1))  # [S, 2]
     p_cells = n_samples * data.n_trials
     p_size = chunk_length(n_p, p_cells, budget)
     s_cells = n_samples * p_size * len(model.params)
@@ -420,12 +442,11 @@ def marginal_log_lik(
         (
             sp,
             *(jnp.asarray(_pad(a[sp], s_size)) for a in (mu, sigma)),
-            jnp.asarray(_pad(log_count[sp], s_size, fill=-np.inf)),
+            jnp.asarray(_pad(log_counts[sp], s_size, fill=-np.inf).T),
         )
         for sp in s_parts
     ]
-    sample = _sample_fn(model, data.n_options, n_t)
-    key = jax.random.key(seed)
+    sample = _sample_fn(model, data.n_options)
     log_lik, ess = np.empty((n_s, n_p)), LowQuantile(n_s, n_p, ESS_QUANTILE)
     p_parts = list(draw_chunks(n_p, p_cells, budget))
     inputs = (np.arange(n_p), Proposal(*proposal))
@@ -434,13 +455,14 @@ def marginal_log_lik(
         chunk = functools.partial(_take, part=pp, size=p_size)
         index, prop = jax.tree.map(chunk, inputs)
         group_p, *trials = (chunk(a) for a in data_inputs)
-        x, ll, log_t = sample(key, index, prop, mu[assigned], sigma[assigned], group_p, *trials)
+        normal, radius = variates(seed, np.asarray(index), n_samples, n_t, len(model.params))
+        components = [(mu[a], sigma[a]) for a in (gaussian, pop_draws)]
+        x, ll, log_t = sample(normal, radius, prop, *components, group_p, *trials)
         log_c = jnp.full(ll.shape, -jnp.inf)
         for _, mu_c, sigma_c, count_c in draw_chunk:
             mixture = _component_mixture(mu_c, sigma_c, count_c, group_p, prop, x)
             log_c = jnp.logaddexp(log_c, mixture)
-        log_q = _log_mixture(log_t, log_c - math.log(max(1, n_c)), n_t, n_samples)
-        log_r = ll - log_q
+        log_r = ll - (jnp.logaddexp(math.log(n_t) + log_t, log_c) - math.log(n_samples))
         for sp, mu_c, sigma_c, _ in draw_chunk:
             out = _reweigh(mu_c, sigma_c, group_p, x, log_r)
             log_p, chunk_ess = (
@@ -453,15 +475,6 @@ def marginal_log_lik(
     is_ess = ess.value()
     _log_ess(is_ess, data.participants, n_samples, log)
     return log_lik, is_ess
-
-
-def _log_mixture(log_t: Array, log_c: Array, n_t: int, n_samples: int) -> Array:
-    """log q [M, P] of the proposal sampled in fixed proportions: ``n_t`` of the
-    ``n_samples`` from the t component, the rest from the draws' components."""
-    if n_t == n_samples:
-        return log_t
-    share = n_t / n_samples
-    return jnp.logaddexp(math.log(share) + log_t, math.log1p(-share) + log_c)
 
 
 class LowQuantile:
