@@ -13,9 +13,11 @@ from cogfit.data import TaskData
 from cogfit.errors import ConfigError
 from cogfit.fit import SamplerSettings, fit
 from cogfit.hierarchical import hierarchical_model
-from cogfit.models import REGISTRY
+from cogfit.models import all_models
 from cogfit.runtime import participant_chunk, precision, select_device
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
+
+MODELS = all_models()
 
 
 def _has_gpu() -> bool:
@@ -58,9 +60,9 @@ def _data(n_p: int = 30, n_t: int = 150, seed: int = 0) -> TaskData:
     return as_task_data(*sim, group_index=np.arange(n_p) % 2, groups=("a", "b"))
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_float32_log_density_matches_float64(name: str) -> None:
-    model, data = REGISTRY[name], _data()
+    model, data = MODELS[name], _data()
     rng = np.random.default_rng(1)
     values = {}
     for spec in model.params:
@@ -111,7 +113,7 @@ def test_scan_auto_is_associative_only_on_a_gpu_for_affine_models() -> None:
     from cogfit.config import check_config
     from cogfit.runtime import resolve_scan
 
-    affine, other = REGISTRY["rw"], REGISTRY["rw_dual"]
+    affine, other = MODELS["rw"], MODELS["rw_dual"]
     assert affine.linear is not None and other.linear is None
     assert resolve_scan("auto", "gpu", affine) == "associative"
     assert resolve_scan("auto", "gpu", other) == "sequential"

@@ -11,7 +11,7 @@ from numpyro import handlers
 
 from cogfit.hierarchical import hierarchical_model, hierarchical_param
 from cogfit.links import LINKS, get_link
-from cogfit.models import REGISTRY, ParamSpec
+from cogfit.models import ParamSpec, all_models
 from cogfit.names import (
     LEVELS,
     LOG_LIK_SITE,
@@ -23,6 +23,7 @@ from cogfit.names import (
     variable_roles,
 )
 
+MODELS = all_models()
 PHI = np.vectorize(lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))))
 CLOSED_FORMS = {
     "probit": PHI,
@@ -64,7 +65,7 @@ def _trace(fn, *args, seed: int = 0):  # noqa: ANN001, ANN202
 
 @pytest.mark.parametrize(
     "spec",
-    [p for m in REGISTRY.values() for p in m.params],
+    [p for m in MODELS.values() for p in m.params],
     ids=lambda p: f"{p.name}-{p.link}",
 )
 def test_helper_shapes_and_non_centred_form(spec: ParamSpec) -> None:
@@ -93,9 +94,9 @@ def test_helper_shapes_and_non_centred_form(spec: ParamSpec) -> None:
     np.testing.assert_allclose(np.asarray(tr[s["mu_natural"]]["value"]), link(mu), rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_parameter_of_every_model_is_hierarchical(name: str) -> None:
-    model = REGISTRY[name]
+    model = MODELS[name]
     n_p, n_t = 5, 8
     choices = np.zeros((n_p, n_t), np.int32)
     tr = _trace(

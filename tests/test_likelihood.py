@@ -7,7 +7,9 @@ import pytest
 
 from cogfit.errors import ConfigError
 from cogfit.likelihood import participant_log_lik, trial_log_probs, trial_outputs
-from cogfit.models import REGISTRY
+from cogfit.models import all_models
+
+MODELS = all_models()
 
 
 def _softmax_logp(logits: np.ndarray, k: int) -> float:
@@ -87,7 +89,7 @@ def reference(model: str, params: dict[str, np.ndarray], *data) -> np.ndarray:  
 def random_params(model: str, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Draw natural-scale values inside each parameter's support."""
     out = {}
-    for spec in REGISTRY[model].params:
+    for spec in MODELS[model].params:
         if spec.link in {"probit", "logistic"}:
             out[spec.name] = rng.uniform(0.02, 0.98, n)
         elif spec.link == "scaled_probit":
@@ -99,8 +101,8 @@ def random_params(model: str, n: int, rng: np.random.Generator) -> dict[str, np.
     return out
 
 
-SCANS = [("sequential", m) for m in sorted(REGISTRY)] + [
-    ("associative", m) for m in sorted(REGISTRY) if REGISTRY[m].linear is not None
+SCANS = [("sequential", m) for m in sorted(MODELS)] + [
+    ("associative", m) for m in sorted(MODELS) if MODELS[m].linear is not None
 ]
 
 
@@ -118,7 +120,7 @@ def test_loglik_matches_numpy_loop(scan: str, model: str, n_options: int) -> Non
     expected = reference(model, params, choices, outcomes, mask, n_options)
     got = np.asarray(
         trial_log_probs(
-            REGISTRY[model],
+            MODELS[model],
             {k: np.asarray(v, np.float32) for k, v in params.items()},
             choices.astype(np.int32),
             outcomes.astype(np.float32),
@@ -139,7 +141,7 @@ def test_masked_trials_do_not_teach() -> None:
     choices = rng.integers(0, 2, (n_p, n_t)).astype(np.int32)
     outcomes = rng.integers(0, 2, (n_p, n_t)).astype(np.float32)
     mask = rng.random((n_p, n_t)) > 0.3
-    model = REGISTRY["rw_persev"]
+    model = MODELS["rw_persev"]
     params = {k: np.asarray(v, np.float32) for k, v in random_params("rw_persev", n_p, rng).items()}
     base = np.asarray(trial_log_probs(model, params, choices, outcomes, mask, 2))
     noisy_c = np.where(mask, choices, 1 - choices).astype(np.int32)
@@ -148,7 +150,7 @@ def test_masked_trials_do_not_teach() -> None:
     np.testing.assert_allclose(moved, base, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("model", [m for m in sorted(REGISTRY) if REGISTRY[m].linear is not None])
+@pytest.mark.parametrize("model", [m for m in sorted(MODELS) if MODELS[m].linear is not None])
 def test_associative_scan_equals_sequential(model: str) -> None:
     """Long sequences with gaps: the parallel-prefix scan agrees with the sequential one."""
     rng = np.random.default_rng(11)
@@ -158,7 +160,7 @@ def test_associative_scan_equals_sequential(model: str) -> None:
     mask = rng.random((n_p, n_t)) > 0.15
     mask[:4, 250:] = False  # short participants padded at the end
     params = {n: np.asarray(v, np.float32) for n, v in random_params(model, n_p, rng).items()}
-    args = (REGISTRY[model], params, choices, outcomes, mask, k)
+    args = (MODELS[model], params, choices, outcomes, mask, k)
     seq = np.asarray(trial_log_probs(*args, scan="sequential"))
     par = np.asarray(trial_log_probs(*args, scan="associative"))
     np.testing.assert_array_equal(par[~mask], 0.0)
@@ -166,7 +168,7 @@ def test_associative_scan_equals_sequential(model: str) -> None:
 
 
 def test_associative_scan_refuses_nonlinear_models() -> None:
-    model = REGISTRY["rw_dual"]
+    model = MODELS["rw_dual"]
     assert model.linear is None  # the learning rate depends on the sign of V's error
     params = {n: np.full(2, 0.5, np.float32) for n in model.param_names}
     z = np.zeros((2, 3), np.int32)
@@ -174,7 +176,7 @@ def test_associative_scan_refuses_nonlinear_models() -> None:
         trial_log_probs(model, params, z, z.astype(np.float32), z.astype(bool), 2, "associative")
 
 
-@pytest.mark.parametrize("model", sorted(REGISTRY))
+@pytest.mark.parametrize("model", sorted(MODELS))
 @pytest.mark.parametrize("chunk", [1, 4, 7])
 def test_participant_chunks_match_numpy_loop(model: str, chunk: int) -> None:
     """Participants in chunks (padded at the end: 11 is no multiple of 4 or 7) give each
@@ -196,9 +198,9 @@ def test_participant_chunks_match_numpy_loop(model: str, chunk: int) -> None:
     p32 = {name: jnp.asarray(v, jnp.float32) for name, v in params.items()}
 
     def total(p: dict, size: int) -> jax.Array:
-        return participant_log_lik(REGISTRY[model], p, *data, chunk=size).sum()
+        return participant_log_lik(MODELS[model], p, *data, chunk=size).sum()
 
-    got = np.asarray(participant_log_lik(REGISTRY[model], p32, *data, chunk=chunk))
+    got = np.asarray(participant_log_lik(MODELS[model], p32, *data, chunk=chunk))
     assert got.shape == (n_p,)
     np.testing.assert_allclose(got, expected, rtol=2e-4, atol=2e-3)
     assert got[-1] == 0.0
@@ -208,7 +210,7 @@ def test_participant_chunks_match_numpy_loop(model: str, chunk: int) -> None:
         np.testing.assert_allclose(grad_chunks[name], grad_whole[name], rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("model", sorted(REGISTRY))
+@pytest.mark.parametrize("model", sorted(MODELS))
 def test_participant_chunks_derivatives(model: str) -> None:
     """The chunks' own derivative rule (values and per-participant partials in one pass)
     agrees with differentiating the unchunked likelihood: reverse mode with a different
@@ -231,7 +233,7 @@ def test_participant_chunks_derivatives(model: str) -> None:
     close = {"rtol": 1e-4, "atol": 1e-4}
 
     def weighted(q: dict, size: int) -> jax.Array:
-        return (weights * participant_log_lik(REGISTRY[model], q, *data, chunk=size)).sum()
+        return (weights * participant_log_lik(MODELS[model], q, *data, chunk=size)).sum()
 
     for size in (0, 3):  # reference first
         value, grad = jax.jit(jax.value_and_grad(weighted), static_argnums=1)(p, size)
@@ -242,7 +244,7 @@ def test_participant_chunks_derivatives(model: str) -> None:
         np.testing.assert_allclose(grad[name], ref_grad[name], **close)
 
     def per_participant(q: dict, size: int) -> jax.Array:
-        return participant_log_lik(REGISTRY[model], q, *data, chunk=size)
+        return participant_log_lik(MODELS[model], q, *data, chunk=size)
 
     _, jvp_chunks = jax.jvp(lambda q: per_participant(q, 3), (p,), (tangent,))
     _, jvp_whole = jax.jvp(lambda q: per_participant(q, 0), (p,), (tangent,))
@@ -280,8 +282,7 @@ def test_fit_log_likelihood_matches_numpy_loop_at_the_draws(model: str) -> None:
     assert "participant_log_lik" not in idata.posterior
     for d in range(4):
         params = {
-            p: idata.posterior[p].values[0, d].astype(np.float64)
-            for p in REGISTRY[model].param_names
+            p: idata.posterior[p].values[0, d].astype(np.float64) for p in MODELS[model].param_names
         }
         expected = reference(model, params, data.choices, data.outcomes, data.mask, 3)
         np.testing.assert_allclose(got[d], expected.sum(axis=1), rtol=2e-4, atol=2e-3)
@@ -298,14 +299,14 @@ def test_trial_outputs_match_numpy_loop(n_options: int) -> None:
     params = random_params("rw", n_p, rng)
     logp, values = reference_policy(choices, outcomes, mask, n_options, **params)
     got = trial_outputs(
-        REGISTRY["rw"],
+        MODELS["rw"],
         {k: np.asarray(v, np.float32) for k, v in params.items()},
         choices.astype(np.int32),
         outcomes.astype(np.float32),
         mask,
         n_options,
     )
-    assert set(got) == {"log_probs", *REGISTRY["rw"].latent_names}
+    assert set(got) == {"log_probs", *MODELS["rw"].latent_names}
     np.testing.assert_allclose(got["log_probs"], logp, rtol=2e-4, atol=2e-4)
     np.testing.assert_allclose(got["value"], values, rtol=2e-4, atol=2e-4)
     chosen = np.take_along_axis(values, choices[..., None], -1)[..., 0]

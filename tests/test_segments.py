@@ -30,11 +30,12 @@ import numpy as np
 from numpyro.infer import MCMC, NUTS
 from cogfit.fit import SamplerSettings, fit
 from cogfit.hierarchical import hierarchical_model
-from cogfit.models import REGISTRY
+from cogfit.models import all_models
 import cogfit.segments as segments
 from cogfit.segments import Chains
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 
+MODELS = all_models()
 traces = []  # the NUTS program's Python function runs only when JAX traces it
 program = segments.Chains._program
 def counted(self, batched=False):
@@ -50,7 +51,7 @@ n_p, n_t = 12, 60
 alpha, beta = rng.uniform(0.2, 0.6, n_p), rng.uniform(2.0, 6.0, n_p)
 c, o, v = simulate_bandit("rw", {"alpha": alpha, "beta": beta}, reversal_schedule(n_t), rng)
 data = as_task_data(c, o, v)
-args = (REGISTRY["rw"], data.choices, data.outcomes, data.mask, data.group_index,
+args = (MODELS["rw"], data.choices, data.outcomes, data.mask, data.group_index,
         data.n_groups, 2, "sequential", 5)  # likelihood in chunks of 5 participants
 fields = ("diverging", "num_steps", "adapt_state.step_size")
 key = jax.random.PRNGKey(11)
@@ -95,7 +96,7 @@ compare("unconstrained", mcmc.get_samples(group_by_chain=True), {}, run.unconstr
 # start values and start metric known only as shapes when the programs are built (the
 # fit's ADVI start comes later): the draws of a kernel given both from the outset
 from cogfit.hierarchical import prior_median_point
-point = prior_median_point(REGISTRY["rw"], n_p, 1)
+point = prior_median_point(MODELS["rw"], n_p, 1)
 start = {k: np.asarray(v) + rng.normal(0, 0.3, (2, *np.shape(v))) for k, v in point.items()}
 dim = sum(np.size(v) for v in point.values())
 diag = rng.uniform(0.2, 2.0, dim)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from cogfit.models import all_models
 from cogfit.simulate import (
     MODEL_PARAMS,
     choice_probabilities,
@@ -16,6 +17,8 @@ from cogfit.simulate import (
     update_last_choice,
     update_values,
 )
+
+MODELS = all_models()
 
 
 def constant(n: int, **values: float) -> dict[str, np.ndarray]:
@@ -82,10 +85,8 @@ def test_simulator_takes_the_registrys_parameters() -> None:
     import subprocess
     import sys
 
-    from cogfit.models import REGISTRY
-
-    assert set(MODEL_PARAMS) <= set(REGISTRY)
-    assert {name: REGISTRY[name].param_names for name in MODEL_PARAMS} == MODEL_PARAMS
+    assert set(MODEL_PARAMS) <= set(MODELS)
+    assert {name: MODELS[name].param_names for name in MODEL_PARAMS} == MODEL_PARAMS
     code = "import sys, cogfit.simulate; print('jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False"]  # why the list cannot come from the registry

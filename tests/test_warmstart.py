@@ -15,9 +15,11 @@ import pytest
 from cogfit.fit import SamplerSettings, fit
 from cogfit.hierarchical import hierarchical_model, prior_median_point
 from cogfit.metric import plan_metric
-from cogfit.models import REGISTRY
+from cogfit.models import all_models
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 from cogfit.warmstart import advi_start, spiked_covariance, uniform_start
+
+MODELS = all_models()
 
 
 def normal_mean_model(y: np.ndarray, prior_sd: float) -> None:
@@ -59,7 +61,7 @@ def test_advi_start_for_the_hierarchical_model() -> None:
     params = {"alpha": rng.uniform(0.2, 0.6, n_p), "beta": rng.uniform(2, 6, n_p)}
     choices, outcomes, valid = simulate_bandit("rw", params, reversal_schedule(80), rng, 0.05)
     data = as_task_data(choices, outcomes, valid)
-    model = REGISTRY["rw"]
+    model = MODELS["rw"]
     args = (model, data.choices, data.outcomes, data.mask, data.group_index, 1, 2, "sequential")
     point = prior_median_point(model, n_p, 1)
     start = advi_start(hierarchical_model, args, point, jax.random.PRNGKey(1), chains=3)
@@ -80,7 +82,7 @@ def test_prior_median_point_is_numpyros_median_start() -> None:
     from numpyro.infer import init_to_median
     from numpyro.infer.util import initialize_model
 
-    model = REGISTRY["rw_persev"]
+    model = MODELS["rw_persev"]
     n_p, n_g = 5, 2
     z = np.zeros((n_p, 4), np.int32)
     args = (model, z, z.astype(np.float32), z.astype(bool), np.array([0, 1, 0, 1, 1]), n_g, 2)
@@ -196,7 +198,7 @@ def test_metric_plan_rules(
     metric: str, participants: int, expected: str, mass_block_dim: int
 ) -> None:
     settings = SamplerSettings(chains=4, warmup=1000, metric=metric)
-    plan = plan_metric(settings, REGISTRY["rw"], participants, 1)
+    plan = plan_metric(settings, MODELS["rw"], participants, 1)
     assert (plan.kind, plan.mass_block_dim) == (expected, mass_block_dim)
     if expected == "diag":
         assert plan.dense_warmup == 0 and plan.mass_blocks == ()
@@ -209,7 +211,7 @@ def test_metric_plan_rules(
 
 def test_no_dense_phase_without_warmup_to_spare() -> None:
     settings = SamplerSettings(chains=1, warmup=3, metric="dense")
-    assert plan_metric(settings, REGISTRY["rw"], 10, 1).kind == "diag"
+    assert plan_metric(settings, MODELS["rw"], 10, 1).kind == "diag"
 
 
 def test_shortest_dense_warmup_skips_the_diagonal_estimate(

@@ -9,8 +9,8 @@ from typing import Any
 
 from cogfit.clean import check_columns
 from cogfit.errors import ConfigError
-from cogfit.links import get_link
-from cogfit.models import REGISTRY
+from cogfit.links import check_link
+from cogfit.models import SPECS
 
 
 def check_config(config: Mapping[str, Any]) -> None:
@@ -20,17 +20,17 @@ def check_config(config: Mapping[str, Any]) -> None:
     for name, ds in config["datasets"].items():
         check_columns(ds.get("columns") or {}, name)
         for model in ds["models"]:
-            if model not in REGISTRY:
+            if model not in SPECS:
                 raise ConfigError(
                     f"datasets.{name}.models: unknown model {model!r}; "
-                    f"known models: {sorted(REGISTRY)}"
+                    f"known models: {sorted(SPECS)}"
                 )
-            if scan == "associative" and REGISTRY[model].linear is None:
+            if scan == "associative" and not SPECS[model].affine:
                 raise ConfigError(
                     f"sampler.scan is 'associative' but model {model!r} (datasets.{name}) has "
                     "no affine state update; use scan: auto or sequential"
                 )
-        params = {p for m in ds["models"] for p in REGISTRY[m].param_names}
+        params = {p for m in ds["models"] for p in SPECS[m].param_names}
         for param in ds.get("priors") or {}:
             if param not in params:
                 raise ConfigError(
@@ -40,9 +40,9 @@ def check_config(config: Mapping[str, Any]) -> None:
         for model in ds["models"]:
             # Build every overridden spec and its link now, so a bad combination
             # (e.g. scaled_probit without an upper bound) fails before any job.
-            for spec in REGISTRY[model].with_priors(ds.get("priors")).params:
+            for spec in SPECS[model].with_priors(ds.get("priors")).params:
                 try:
-                    get_link(spec.link, spec.upper)
+                    check_link(spec.link, spec.upper)
                 except ConfigError as err:
                     raise ConfigError(f"datasets.{name}.priors.{spec.name}: {err}") from None
     _check_contrasts(config)
@@ -58,7 +58,7 @@ def _check_contrasts(config: Mapping[str, Any]) -> None:
                 f"datasets: {sorted(config['datasets'])}"
             )
     fitted = {m for ds in config["datasets"].values() for m in ds["models"]}
-    params = {p for m in fitted for p in REGISTRY[m].param_names}
+    params = {p for m in fitted for p in SPECS[m].param_names}
     for param in contrasts.get("rope") or {}:
         if param not in params:
             raise ConfigError(

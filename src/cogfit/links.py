@@ -2,18 +2,18 @@
 
 Each link is a pure ``jnp`` function so it can sit inside the NumPyro model, and a plain
 NumPy twin is not needed: tests compare against closed forms written independently.
+The names and :func:`check_link` need no JAX (config checks run where Snakemake parses
+the workflow); JAX is imported when a link function is made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import jax.numpy as jnp
-from jax import lax
+from typing import Any
 
 from cogfit.errors import ConfigError
 
-Array = jnp.ndarray
+Array = Any  # a jax.Array; JAX is not imported here
 
 LINKS: dict[str, str] = {
     "probit": "Phi(x): (0, 1); the hBayesDM convention for rates",
@@ -25,6 +25,15 @@ LINKS: dict[str, str] = {
 }
 
 
+def check_link(name: str, upper: float | None = None) -> None:
+    """A ConfigError unless ``name`` is a link and ``upper`` fits it (only scaled_probit
+    takes one, and needs it positive)."""
+    if name not in LINKS:
+        raise ConfigError(f"unknown link {name!r}; expected one of {sorted(LINKS)}")
+    if name == "scaled_probit" and (upper is None or upper <= 0):
+        raise ConfigError(f"link 'scaled_probit' needs a positive 'upper', got {upper!r}")
+
+
 def probit(x: Array) -> Array:
     """Phi(x), the standard normal CDF, as one ``erfc``.
 
@@ -34,23 +43,24 @@ def probit(x: Array) -> Array:
     is the same approximation, equally accurate in both tails (XLA's ``erfc`` is
     ``1 - erf`` near 0 and reflects negative arguments).
     """
+    from jax import lax
+
     return 0.5 * lax.erfc(-x * 0.5**0.5)
 
 
 def get_link(name: str, upper: float | None = None) -> Callable[[Array], Array]:
     """Return the link function called ``name``; ``upper`` only for scaled_probit."""
+    import jax.numpy as jnp
+
+    check_link(name, upper)
     if name == "probit":
         return probit
     if name == "logistic":
         return lambda x: 1.0 / (1.0 + jnp.exp(-x))
     if name == "scaled_probit":
-        if upper is None or upper <= 0:
-            raise ConfigError(f"link 'scaled_probit' needs a positive 'upper', got {upper!r}")
         return lambda x: upper * probit(x)
     if name == "softplus":
         return lambda x: jnp.logaddexp(x, 0.0)
     if name == "exp":
         return jnp.exp
-    if name == "identity":
-        return lambda x: x
-    raise ConfigError(f"unknown link {name!r}; expected one of {sorted(LINKS)}")
+    return lambda x: x  # identity

@@ -1,4 +1,5 @@
-"""What a behavioural model is: parameter specs plus pure per-trial functions."""
+"""What a behavioural model is: its metadata (:mod:`cogfit.models.spec`) plus pure
+per-trial functions."""
 
 from __future__ import annotations
 
@@ -13,49 +14,13 @@ import jax
 import jax.numpy as jnp
 
 from cogfit.errors import ConfigError
-from cogfit.links import LINKS
+from cogfit.models.spec import ModelSpec, ParamSpec, with_priors
 
 Array = jnp.ndarray
 Params = Mapping[str, Array]
 # (choice, outcome, valid) of one trial for one participant
 Trial = tuple[Array, Array, Array]
 State = Any
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One behavioural parameter: its link and the default hierarchical prior.
-
-    The prior is on the unconstrained scale: ``mu ~ Normal(mean_loc, mean_scale)``,
-    ``sigma ~ HalfNormal(sd_scale)``; ``theta = link(mu + offset * sigma)``.
-    """
-
-    name: str
-    link: str
-    upper: float | None = None
-    mean_loc: float = 0.0
-    mean_scale: float = 1.0
-    sd_scale: float = 0.5
-    description: str = ""
-
-    def __post_init__(self) -> None:
-        if self.link not in LINKS:
-            raise ConfigError(f"parameter {self.name!r}: unknown link {self.link!r}")
-        if self.mean_scale <= 0 or self.sd_scale <= 0:
-            raise ConfigError(f"parameter {self.name!r}: prior scales must be positive")
-
-    def with_overrides(self, overrides: Mapping[str, Any] | None) -> ParamSpec:
-        """A copy with config overrides (link, upper, mean_loc, mean_scale, sd_scale)."""
-        if not overrides:
-            return self
-        allowed = {"link", "upper", "mean_loc", "mean_scale", "sd_scale"}
-        unknown = set(overrides) - allowed
-        if unknown:
-            raise ConfigError(
-                f"prior override for {self.name!r}: unknown key(s) {sorted(unknown)}; "
-                f"expected some of {sorted(allowed)}"
-            )
-        return dataclasses.replace(self, **dict(overrides))
 
 
 @dataclass(frozen=True)
@@ -120,10 +85,7 @@ class BehaviouralModel:
 
     def with_priors(self, overrides: Mapping[str, Mapping[str, Any]] | None) -> BehaviouralModel:
         """Apply per-parameter prior/link overrides; overrides for absent params are ignored."""
-        if not overrides:
-            return self
-        specs = tuple(p.with_overrides(overrides.get(p.name)) for p in self.params)
-        return dataclasses.replace(self, params=specs)
+        return dataclasses.replace(self, params=with_priors(self.params, overrides))
 
     def spec_hash(self) -> str:
         """Hash of the parameter specs and the step functions' code: changes with the model."""
@@ -134,6 +96,34 @@ class BehaviouralModel:
             except (OSError, TypeError):
                 h.update(repr(fn).encode())
         return h.hexdigest()[:16]
+
+
+def implement(
+    spec: ModelSpec,
+    init: Callable[[Params, int], State],
+    update: Callable[[State, Params, Trial], State],
+    logits: Callable[[State, Params, Trial], Array],
+    latents: Callable[[State, Params, Trial], Mapping[str, Array]],
+    linear: LinearForm | None = None,
+) -> BehaviouralModel:
+    """The model of ``spec`` with its step functions; ``linear`` exactly when the spec
+    says its update is affine."""
+    if (linear is not None) != spec.affine:
+        raise ConfigError(
+            f"model {spec.name!r}: its spec says affine={spec.affine}, but its "
+            f"implementation {'has' if linear is not None else 'has no'} affine form"
+        )
+    return BehaviouralModel(
+        spec.name,
+        spec.description,
+        spec.params,
+        init,
+        update,
+        logits,
+        latents,
+        spec.latent_names,
+        linear,
+    )
 
 
 def softmax_logp(logits: Array, choice: Array) -> Array:

@@ -14,14 +14,9 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from cogfit.models.base import (
-    Array,
-    BehaviouralModel,
-    LinearForm,
-    Params,
-    ParamSpec,
-    Trial,
-)
+from cogfit.models.base import Array, BehaviouralModel, LinearForm, Params, Trial, implement
+from cogfit.models.catalog import SPECS
+from cogfit.models.spec import ModelSpec
 
 # alpha_pos, alpha_neg (the same array for one rate), beta, kappa (None: no perseveration)
 KernelParams = tuple[Array, Array, Array, Array | None]
@@ -84,16 +79,12 @@ def delta_rule_coefficients(
 
 
 def _delta_rule_model(
-    name: str,
-    description: str,
-    params: tuple[ParamSpec, ...],
-    to_kernel: Callable[[Params], KernelParams],
-    one_rate: bool,
+    spec: ModelSpec, to_kernel: Callable[[Params], KernelParams]
 ) -> BehaviouralModel:
     """Bind a variant's parameter mapping to the shared kernel.
 
-    ``one_rate``: the variant learns at one rate whatever the sign of the prediction
-    error, which makes its update affine in the values (see :class:`LinearForm`).
+    An affine spec learns at one rate whatever the sign of the prediction error, which
+    makes its update affine in the values (see :class:`LinearForm`).
     """
 
     def init(p: Params, n_options: int) -> DeltaState:
@@ -109,40 +100,15 @@ def _delta_rule_model(
         return delta_rule_latents(state, to_kernel(p), trial)
 
     linear = None
-    if one_rate:
+    if spec.affine:
         linear = LinearForm(lambda p, trial, k: delta_rule_coefficients(to_kernel(p), trial, k))
-    return BehaviouralModel(
-        name, description, params, init, update, logits, latents, LATENT_NAMES, linear
-    )
+    return implement(spec, init, update, logits, latents, linear)
 
 
-LATENT_NAMES = ("value", "value_chosen", "prediction_error")
-ALPHA = ParamSpec("alpha", "probit", description="learning rate (0-1)")
-ALPHA_POS = ParamSpec("alpha_pos", "probit", description="learning rate after positive PE")
-ALPHA_NEG = ParamSpec("alpha_neg", "probit", description="learning rate after negative PE")
-BETA = ParamSpec(
-    "beta", "scaled_probit", upper=20.0, mean_loc=-1.0, description="inverse temperature (0-20)"
-)
-KAPPA = ParamSpec("kappa", "identity", description="perseveration bonus for the last choice")
-
-RW = _delta_rule_model(
-    "rw",
-    "Rescorla-Wagner learning with a softmax choice rule",
-    (ALPHA, BETA),
-    lambda p: (p["alpha"], p["alpha"], p["beta"], None),
-    one_rate=True,
-)
+RW = _delta_rule_model(SPECS["rw"], lambda p: (p["alpha"], p["alpha"], p["beta"], None))
 RW_DUAL = _delta_rule_model(
-    "rw_dual",
-    "Rescorla-Wagner with separate learning rates for positive and negative prediction errors",
-    (ALPHA_POS, ALPHA_NEG, BETA),
-    lambda p: (p["alpha_pos"], p["alpha_neg"], p["beta"], None),
-    one_rate=False,
+    SPECS["rw_dual"], lambda p: (p["alpha_pos"], p["alpha_neg"], p["beta"], None)
 )
 RW_PERSEV = _delta_rule_model(
-    "rw_persev",
-    "Rescorla-Wagner with a softmax that adds a perseveration bonus to the last choice",
-    (ALPHA, BETA, KAPPA),
-    lambda p: (p["alpha"], p["alpha"], p["beta"], p["kappa"]),
-    one_rate=True,
+    SPECS["rw_persev"], lambda p: (p["alpha"], p["alpha"], p["beta"], p["kappa"])
 )

@@ -1,0 +1,59 @@
+"""The built-in models' metadata (:class:`~cogfit.models.spec.ModelSpec`), by config name.
+
+Plain data, importable without JAX; each spec names the module that implements its step
+functions, imported only when a model is fitted or analysed (:func:`cogfit.models.get_model`).
+"""
+
+from __future__ import annotations
+
+from cogfit.models.spec import ModelSpec, ParamSpec
+
+#: the trial-wise quantities of the delta-rule family's regressors
+DELTA_RULE_LATENTS = ("value", "value_chosen", "prediction_error")
+
+ALPHA = ParamSpec("alpha", "probit", description="learning rate (0-1)")
+ALPHA_POS = ParamSpec("alpha_pos", "probit", description="learning rate after positive PE")
+ALPHA_NEG = ParamSpec("alpha_neg", "probit", description="learning rate after negative PE")
+BETA = ParamSpec(
+    "beta", "scaled_probit", upper=20.0, mean_loc=-1.0, description="inverse temperature (0-20)"
+)
+KAPPA = ParamSpec("kappa", "identity", description="perseveration bonus for the last choice")
+
+RESCORLA_WAGNER = (
+    "Rescorla & Wagner (1972), in Black & Prokasy (eds.), Classical Conditioning II, "
+    "64-99; softmax choice: Sutton & Barto (1998), Reinforcement Learning, ch. 2"
+)
+
+SPECS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            "rw",
+            "Rescorla-Wagner learning with a softmax choice rule",
+            (ALPHA, BETA),
+            DELTA_RULE_LATENTS,
+            affine=True,
+            reference=RESCORLA_WAGNER,
+            implementation="cogfit.models.delta_rule:RW",
+        ),
+        ModelSpec(
+            "rw_dual",
+            "Rescorla-Wagner with separate learning rates for positive and negative "
+            "prediction errors",
+            (ALPHA_POS, ALPHA_NEG, BETA),
+            DELTA_RULE_LATENTS,
+            affine=False,
+            reference=("Frank, Moustafa, Haughey, Curran & Hutchison (2007), PNAS 104:16311-16316"),
+            implementation="cogfit.models.delta_rule:RW_DUAL",
+        ),
+        ModelSpec(
+            "rw_persev",
+            "Rescorla-Wagner with a softmax that adds a perseveration bonus to the last choice",
+            (ALPHA, BETA, KAPPA),
+            DELTA_RULE_LATENTS,
+            affine=True,
+            reference="Lau & Glimcher (2005), J. Exp. Anal. Behav. 84:555-579",
+            implementation="cogfit.models.delta_rule:RW_PERSEV",
+        ),
+    )
+}

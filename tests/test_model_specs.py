@@ -1,0 +1,76 @@
+"""Model metadata without JAX: the specs are plain data, parsing the workflow imports no
+JAX, and each implementation takes its metadata from its spec."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from workflow_helpers import make_workdir, snakemake_env
+
+from cogfit.errors import ConfigError
+from cogfit.models import SPECS, all_models, get_spec
+from cogfit.models.base import implement
+
+#: run in a fresh interpreter: a dry run of the workflow through Snakemake's own CLI
+#: entry, then which modules it imported
+PARSE = """
+import json, sys
+from snakemake.cli import main
+try:
+    main(["-n", "--cores", "1", "all", "figures"])
+    code = 0
+except SystemExit as stop:
+    code = stop.code
+print(json.dumps({"code": code, "jax": sorted(m for m in sys.modules if m.split(".")[0] in
+                  ("jax", "jaxlib", "numpyro"))}))
+"""
+
+
+def test_parsing_the_workflow_imports_no_jax(tmp_path: Path) -> None:
+    work = make_workdir(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", PARSE],
+        cwd=work,
+        env=snakemake_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["code"] == 0, proc.stderr[-3000:]
+    assert out["jax"] == []
+    assert "fit" in proc.stdout + proc.stderr  # the dry run planned the fits
+
+
+def test_metadata_imports_no_jax() -> None:
+    code = (
+        "import sys; import cogfit.config, cogfit.models, cogfit.schema, cogfit.links; "
+        "from cogfit.models import SPECS, get_spec; get_spec('rw').with_priors({}); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "[]", proc.stderr
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_each_model_takes_its_metadata_from_its_spec(name: str) -> None:
+    model, spec = all_models()[name], get_spec(name)
+    assert (model.name, model.description) == (spec.name, spec.description)
+    assert model.params == spec.params and model.latent_names == spec.latent_names
+    assert (model.linear is not None) == spec.affine
+    assert spec.reference and spec.description
+
+
+def test_an_implementation_must_match_its_specs_affine_flag() -> None:
+    spec, model = get_spec("rw"), all_models()["rw"]
+    with pytest.raises(ConfigError, match="'rw': its spec says affine=True"):
+        implement(spec, model.init, model.update, model.logits, model.latents, None)
+
+
+def test_an_unknown_model_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown model 'rw2'; known models: \['rw'"):
+        get_spec("rw2")
