@@ -369,6 +369,45 @@ def test_conflicting_duplicate_names_both_lines(tmp_path: Path) -> None:
     assert "line 3 and line 8" in message
 
 
+def test_rows_that_differ_only_in_an_unmapped_column_are_not_duplicates(
+    tmp_path: Path,
+) -> None:
+    """The same participant, trial, choice and outcome with another reaction time: two
+    different rows for one trial (before, they were dropped as duplicates)."""
+    rows = [*GOOD_ROWS, "s1,a,2,2,0,999"]
+    message = error_of(spec_for(write(tmp_path, rows)))
+    assert "'s1' has different rows for trial 2 (line 3 and line 8" in message
+    assert "e.g. in column 'rt_ms'" in message
+
+
+def test_a_conflict_in_a_mapped_column_names_it(tmp_path: Path) -> None:
+    rows = [*GOOD_ROWS, "s1,a,2,1,0,310"]
+    message = error_of(spec_for(write(tmp_path, rows)))
+    assert "e.g. in column 'response' (cogfit 'choice')" in message
+
+
+def test_without_a_trial_column_the_file_order_is_the_trial_order(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rows of two participants interleaved, one row repeated exactly: numbered 1, 2, ...
+    per participant in file order, the repeat kept as a trial of its own; otherwise the
+    same as the file with trial numbers."""
+    header = "subject,condition,response,reward,rt_ms"
+    unnumbered = [",".join(r.split(",")[:2] + r.split(",")[3:]) for r in GOOD_ROWS]
+    interleaved = [unnumbered[i] for i in (0, 3, 1, 4, 2, 5)] + [unnumbered[2]]
+    columns = {"participant": "subject", "group": "condition", "choice": "response"}
+    columns["outcome"] = "reward"
+    spec = spec_for(write(tmp_path, interleaved, header), columns=columns)
+    with caplog.at_level(logging.INFO, logger="cogfit.clean"):
+        trials, participants = clean(spec)
+    assert "no trial column" in caplog.text and "in file order" in caplog.text
+    assert trials["trial"].tolist() == [1, 2, 3, 4, 1, 2, 3]
+    numbered = [*GOOD_ROWS[:3], "s1,a,4,1,1,320", *GOOD_ROWS[3:]]
+    want, want_participants = clean(spec_for(write(tmp_path, numbered, name="numbered.csv")))
+    pd.testing.assert_frame_equal(trials, want)
+    pd.testing.assert_frame_equal(participants, want_participants)
+
+
 def test_out_of_order_trials_are_sorted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     rows = [GOOD_ROWS[2], GOOD_ROWS[0], *GOOD_ROWS[3:], GOOD_ROWS[1]]
     with caplog.at_level(logging.INFO, logger="cogfit.clean"):

@@ -252,9 +252,9 @@ ERRORS: list[tuple[str, Callable[[dict[str, Any]], object], str, list[str]]] = [
     ),
     (
         "nested-required-missing",
-        lambda c: ds(c)["columns"].pop("trial"),
+        lambda c: ds(c)["columns"].pop("choice"),
         "datasets.example.columns",
-        ["'trial' is missing; required keys: participant, trial, choice, outcome"],
+        ["'choice' is missing; required keys: participant, choice, outcome"],
     ),
     (
         "no-datasets",

@@ -667,7 +667,10 @@ def _parse(
 ) -> pd.DataFrame:
     """Check every mapped cell and convert to the cleaned types (still in file order)."""
     participant = _parse_label(spec, raw, text, "participant", log)
-    trial = _parse_trial(spec, text)
+    if "trial" in text:
+        trial = _parse_trial(spec, text)
+    else:  # the file's row order within each participant
+        trial = participant.groupby(participant, sort=False).cumcount().astype(np.int64) + 1
     if "group" in text:
         group = _parse_label(spec, raw, text, "group", log)
     else:
@@ -691,11 +694,22 @@ def _parse(
 # --------------------------------------------------------------------------- table level
 
 
-def _drop_duplicates(spec: CleaningSpec, df: pd.DataFrame, log: logging.Logger) -> pd.DataFrame:
-    """Drop exact duplicate rows (a double export); refuse two different rows for one trial."""
+def _unmapped_text(spec: CleaningSpec, raw: pd.DataFrame) -> pd.DataFrame:
+    """The raw columns no cogfit column reads, as stripped text (rows of a double export
+    agree in these too)."""
+    mapped = set(spec.columns.values())
+    return raw[[c for c in raw.columns if c not in mapped]].astype(object).map(_cell_text)
+
+
+def _drop_duplicates(
+    spec: CleaningSpec, df: pd.DataFrame, unmapped: pd.DataFrame, log: logging.Logger
+) -> pd.DataFrame:
+    """Drop exact duplicate rows (a double export: equal in every column, mapped or not);
+    refuse two different rows for one trial, naming a column they differ in."""
     unit = df.index.name
     content = [c for c in df.columns if c != "missed"]  # missed follows from choice
-    exact = df.duplicated(subset=content, keep="first")
+    both = pd.concat([df[content], unmapped.add_prefix("raw:")], axis=1)
+    exact = both.duplicated(keep="first")
     kept = df[~exact]
     keys = [df["participant"], df["trial"]]
     original = df.index.to_series().groupby(keys).transform("first")[exact]
@@ -718,12 +732,20 @@ def _drop_duplicates(spec: CleaningSpec, df: pd.DataFrame, log: logging.Logger) 
         lines = clash.index[
             (clash["participant"] == first["participant"]) & (clash["trial"] == first["trial"])
         ]
+        a, b = both.loc[lines[0]], both.loc[lines[1]]
+        differs = next(c for c in both.columns if not _same(a[c], b[c]))
+        where = f"column {differs[4:]!r}" if differs.startswith("raw:") else _column(spec, differs)
         raise DataError(
             f"{spec.path}: participant {first['participant']!r} has different rows for trial "
-            f"{first['trial']} ({unit} {lines[0]} and {unit} {lines[1]}); expected one row per "
-            "participant and trial, or exact duplicates"
+            f"{first['trial']} ({unit} {lines[0]} and {unit} {lines[1]}, e.g. in {where}); "
+            "expected one row per participant and trial, or exact duplicates"
         )
     return kept
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal cells, a missing value equal to another."""
+    return bool(pd.isna(a) and pd.isna(b)) if pd.isna(a) or pd.isna(b) else a == b
 
 
 def _check_groups(spec: CleaningSpec, df: pd.DataFrame) -> None:
@@ -864,9 +886,18 @@ def clean(
     log = log or _DEFAULT_LOG
     raw = read_raw(spec, log)
     parsed = _parse(spec, raw, _select_text(spec, raw), log)
-    deduped = _drop_duplicates(spec, parsed, log)
-    _check_groups(spec, deduped)
-    trials = _sort_trials(spec, deduped, log).reset_index(drop=True)
+    if "trial" in spec.columns:
+        deduped = _drop_duplicates(spec, parsed, _unmapped_text(spec, raw), log)
+        _check_groups(spec, deduped)
+        trials = _sort_trials(spec, deduped, log).reset_index(drop=True)
+    else:
+        log.info(
+            "%s: no trial column: each participant's rows in file order are their trials; "
+            "duplicate rows are kept (without trial numbers two equal rows may be two trials)",
+            spec.path,
+        )
+        _check_groups(spec, parsed)
+        trials = parsed.sort_values("participant", kind="stable").reset_index(drop=True)
     summary = _apply_exclusions(spec, _summarise(trials))
 
     included = summary.index[~summary["excluded"]]
