@@ -12,8 +12,10 @@ import pytest
 from workflow_helpers import make_workdir, snakemake_env
 
 from cogfit.errors import ConfigError
+from cogfit.links import link_range
 from cogfit.models import SPECS, all_models, get_spec
 from cogfit.models.base import implement
+from cogfit.models.table import models_table
 
 #: run in a fresh interpreter: a dry run of the workflow through Snakemake's own CLI
 #: entry, then which modules it imported
@@ -74,3 +76,19 @@ def test_an_implementation_must_match_its_specs_affine_flag() -> None:
 def test_an_unknown_model_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"unknown model 'rw2'; known models: \['rw'"):
         get_spec("rw2")
+
+
+def test_the_readme_table_is_written_from_the_specs() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = models_table()
+    assert table in readme
+    for name, spec in SPECS.items():
+        assert f"| `{name}` | {spec.description} |" in table
+
+
+@pytest.mark.parametrize(
+    ("link", "upper", "text"),
+    [("probit", None, "(0, 1)"), ("scaled_probit", 20.0, "(0, 20)"), ("exp", None, "(0, ∞)")],
+)
+def test_link_ranges(link: str, upper: float | None, text: str) -> None:
+    assert link_range(link, upper) == text

@@ -25,6 +25,23 @@ LINKS: dict[str, str] = {
 }
 
 
+#: each link's range, as a table of models prints it (``upper``: scaled_probit's bound)
+RANGES: dict[str, str] = {
+    "probit": "(0, 1)",
+    "logistic": "(0, 1)",
+    "scaled_probit": "(0, {upper:g})",
+    "softplus": "(0, ∞)",
+    "exp": "(0, ∞)",
+    "identity": "(−∞, ∞)",
+}
+
+
+def link_range(name: str, upper: float | None = None) -> str:
+    """The range of link ``name`` (with its ``upper`` bound) as text, e.g. ``(0, 20)``."""
+    check_link(name, upper)
+    return RANGES[name].format(upper=upper or 0.0)
+
+
 def check_link(name: str, upper: float | None = None) -> None:
     """A ConfigError unless ``name`` is a link and ``upper`` fits it (only scaled_probit
     takes one, and needs it positive)."""

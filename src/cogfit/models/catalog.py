@@ -19,10 +19,10 @@ BETA = ParamSpec(
 )
 KAPPA = ParamSpec("kappa", "identity", description="perseveration bonus for the last choice")
 
-RESCORLA_WAGNER = (
-    "Rescorla & Wagner (1972), in Black & Prokasy (eds.), Classical Conditioning II, "
-    "64-99; softmax choice: Sutton & Barto (1998), Reinforcement Learning, ch. 2"
-)
+#: the task of the delta-rule family
+BANDIT = "bandit: one choice among n_options, one outcome per trial"
+
+RESCORLA_WAGNER = "Rescorla & Wagner (1972), Classical Conditioning II, 64-99"
 
 SPECS: dict[str, ModelSpec] = {
     spec.name: spec
@@ -30,6 +30,7 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec(
             "rw",
             "Rescorla-Wagner learning with a softmax choice rule",
+            BANDIT,
             (ALPHA, BETA),
             DELTA_RULE_LATENTS,
             affine=True,
@@ -40,6 +41,7 @@ SPECS: dict[str, ModelSpec] = {
             "rw_dual",
             "Rescorla-Wagner with separate learning rates for positive and negative "
             "prediction errors",
+            BANDIT,
             (ALPHA_POS, ALPHA_NEG, BETA),
             DELTA_RULE_LATENTS,
             affine=False,
@@ -49,6 +51,7 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec(
             "rw_persev",
             "Rescorla-Wagner with a softmax that adds a perseveration bonus to the last choice",
+            BANDIT,
             (ALPHA, BETA, KAPPA),
             DELTA_RULE_LATENTS,
             affine=True,

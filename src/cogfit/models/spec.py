@@ -63,14 +63,16 @@ def with_priors(
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A model's metadata: ``name`` (its config name), ``description``, ``params``,
-    ``latent_names`` (the trial-wise quantities its regressors report), ``affine`` (its
-    state update is affine in the state, so the associative scan applies), ``reference``
-    (the paper its equations come from) and ``implementation`` (``module:attribute`` of
-    its :class:`~cogfit.models.base.BehaviouralModel`)."""
+    """A model's metadata: ``name`` (its config name), ``description``, ``task`` (the
+    kind of task it is for), ``params``, ``latent_names`` (the trial-wise quantities its
+    regressors report), ``affine`` (its state update is affine in the state, so the
+    associative scan applies), ``reference`` (the paper its equations come from) and
+    ``implementation`` (``module:attribute`` of its
+    :class:`~cogfit.models.base.BehaviouralModel`)."""
 
     name: str
     description: str
+    task: str
     params: tuple[ParamSpec, ...]
     latent_names: tuple[str, ...]
     affine: bool
