@@ -23,7 +23,7 @@ def main(log):  # noqa: ANN001, ANN201
         snakemake.input.trials,
         snakemake.output.posterior,
         dataset=snakemake.wildcards.dataset,
-        model_name=snakemake.wildcards.model,
+        model_name=snakemake.params.model,
         n_options=snakemake.params.n_options,
         settings=settings,
         priors=snakemake.params.priors,

@@ -280,8 +280,9 @@ def test_report_renders_in_headless_chromium(pipeline: Path, tmp_path: Path) -> 
 
 @pytest.mark.slow
 def test_kfold_comparison_refits_each_fold(tmp_path: Path) -> None:
-    """compare.method: kfold plans one refit per fold ({fold} wildcard) and scores every
-    participant exactly once, held out."""
+    """compare.method: kfold plans one refit per fold ({fold} wildcard), and the fit of all
+    participants (each held-out participant's proposal), and scores every participant
+    exactly once, held out."""
     from workflow_helpers import TINY_ANALYSES
 
     work = make_workdir(
@@ -293,7 +294,7 @@ def test_kfold_comparison_refits_each_fold(tmp_path: Path) -> None:
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     target = "results/example/model_comparison.parquet"
     planned = jobs_planned(snakemake(work, "-n", target).stdout)
-    assert planned == {"clean": 1, "fit_fold": 4, "fold_marginal": 4, "compare": 1}
+    assert planned == {"clean": 1, "fit": 2, "fit_fold": 4, "fold_marginal": 4, "compare": 1}
     snakemake(work, target)
     table = pd.read_parquet(work / target)
     assert set(table["method"]) == {"kfold"} and set(table["model"]) == {"rw", "rw_persev"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,11 @@ from typing import Any
 from cogfit.clean import check_columns
 from cogfit.errors import ConfigError
 from cogfit.links import check_link
-from cogfit.models import SPECS
+from cogfit.models import SPECS, ModelSpec, describe
+from cogfit.models.user import is_file_entry
+
+#: what a model's name may be: it is a path component and a Snakemake wildcard
+MODEL_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 def check_config(config: Mapping[str, Any]) -> None:
@@ -19,33 +24,54 @@ def check_config(config: Mapping[str, Any]) -> None:
     scan = config.get("sampler", {}).get("scan", "auto")
     for name, ds in config["datasets"].items():
         check_columns(ds.get("columns") or {}, name)
-        for model in ds["models"]:
-            if model not in SPECS:
+        specs = dataset_specs(name, ds)
+        for spec in specs.values():
+            if scan == "associative" and not spec.affine:
                 raise ConfigError(
-                    f"datasets.{name}.models: unknown model {model!r}; "
-                    f"known models: {sorted(SPECS)}"
+                    f"sampler.scan is 'associative' but model {spec.name!r} (datasets.{name}) "
+                    "has no affine state update; use scan: auto or sequential"
                 )
-            if scan == "associative" and not SPECS[model].affine:
-                raise ConfigError(
-                    f"sampler.scan is 'associative' but model {model!r} (datasets.{name}) has "
-                    "no affine state update; use scan: auto or sequential"
-                )
-        params = {p for m in ds["models"] for p in SPECS[m].param_names}
+        params = {p for spec in specs.values() for p in spec.param_names}
         for param in ds.get("priors") or {}:
             if param not in params:
                 raise ConfigError(
                     f"datasets.{name}.priors: {param!r} is not a parameter of "
                     f"{ds['models']} (their parameters: {sorted(params)})"
                 )
-        for model in ds["models"]:
+        for model in specs.values():
             # Build every overridden spec and its link now, so a bad combination
             # (e.g. scaled_probit without an upper bound) fails before any job.
-            for spec in SPECS[model].with_priors(ds.get("priors")).params:
+            for spec in model.with_priors(ds.get("priors")).params:
                 try:
                     check_link(spec.link, spec.upper)
                 except ConfigError as err:
                     raise ConfigError(f"datasets.{name}.priors.{spec.name}: {err}") from None
     _check_contrasts(config)
+
+
+def dataset_specs(name: str, ds: Mapping[str, Any]) -> dict[str, ModelSpec]:
+    """Model name -> metadata of every entry of dataset ``name``'s ``models`` (built-in
+    names or ``file.py:name``); a one-line ConfigError naming the config key for an
+    unknown model, a file that does not define it, a name that is not a valid wildcard,
+    or two entries of one name."""
+    key = f"datasets.{name}.models"
+    specs: dict[str, ModelSpec] = {}
+    for entry in ds["models"]:
+        if not is_file_entry(entry) and entry not in SPECS:
+            raise ConfigError(
+                f"{key}: unknown model {entry!r}; known models: {sorted(SPECS)}, or a model "
+                "in a file of yours as path/to/file.py:model_name"
+            )
+        try:
+            spec = describe(entry)
+        except ConfigError as err:
+            raise ConfigError(f"{key}: {err}") from None
+        if not MODEL_NAME.fullmatch(spec.name):
+            raise ConfigError(f"{key}: model name {spec.name!r}: expected letters, digits, _")
+        if spec.name in specs:
+            raise ConfigError(f"{key}: two entries name model {spec.name!r}")
+        specs[spec.name] = spec
+    return specs
 
 
 def _check_contrasts(config: Mapping[str, Any]) -> None:
@@ -57,8 +83,12 @@ def _check_contrasts(config: Mapping[str, Any]) -> None:
                 f"config key contrasts.pairs.{name}: no dataset {name!r}; "
                 f"datasets: {sorted(config['datasets'])}"
             )
-    fitted = {m for ds in config["datasets"].values() for m in ds["models"]}
-    params = {p for m in fitted for p in SPECS[m].param_names}
+    params = {
+        p
+        for name, ds in config["datasets"].items()
+        for spec in dataset_specs(name, ds).values()
+        for p in spec.param_names
+    }
     for param in contrasts.get("rope") or {}:
         if param not in params:
             raise ConfigError(

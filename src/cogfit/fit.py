@@ -15,6 +15,7 @@ from typing import Any
 
 from cogfit.data import TaskData, task_data_from_trials
 from cogfit.models import get_model
+from cogfit.models.user import is_file_entry
 from cogfit.packaging import to_inference_data
 from cogfit.sampling import sample_posterior
 from cogfit.settings import settings_from_section
@@ -60,10 +61,12 @@ def fit(
     dataset: str = "",
     log: logging.Logger = LOG,
 ) -> Any:
-    """Fit ``model_name`` to ``data`` and return InferenceData."""
+    """Fit ``model_name`` (a built-in name or a ``file.py:name`` entry) to ``data`` and
+    return InferenceData."""
     model = get_model(model_name).with_priors(priors)
     mcmc, timings = sample_posterior(model, data, settings, log)
-    return to_inference_data(model, mcmc, data, settings, timings, dataset)
+    source = model_name if is_file_entry(model_name) else ""
+    return to_inference_data(model, mcmc, data, settings, timings, dataset, source)
 
 
 def _held_out_fold(

@@ -44,8 +44,9 @@ class Fit:
 
 
 def fitted_model(attrs: dict[str, Any]) -> BehaviouralModel:
-    """The registry's model named in ``attrs`` with the parameter specs the fit used."""
-    model = get_model(str(attrs["model"]))
+    """The model named in ``attrs`` (built in, or from the user's file the fit recorded)
+    with the parameter specs the fit used."""
+    model = get_model(str(attrs.get("model_source") or attrs["model"]))
     specs = tuple(ParamSpec(**spec) for spec in json.loads(str(attrs["priors"])))
     if tuple(s.name for s in specs) != model.param_names:
         raise DataError(

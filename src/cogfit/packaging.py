@@ -34,8 +34,10 @@ def to_inference_data(
     settings: SamplerSettings,
     timings: Mapping[str, Any],
     dataset: str,
+    source: str = "",
 ) -> Any:
-    """Package draws, sample stats, log-likelihood, data and provenance as InferenceData."""
+    """Package draws, sample stats, log-likelihood, data and provenance as InferenceData;
+    ``source``: the ``file.py:name`` entry of a model in a user's file."""
     import arviz as az
 
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
@@ -72,7 +74,7 @@ def to_inference_data(
             dims={OBSERVED: ["participant"]},
         )
     )
-    attrs = provenance(model, data, settings, timings, dataset)
+    attrs = provenance(model, data, settings, timings, dataset, source)
     for group in ("posterior", "sample_stats", "log_likelihood"):
         getattr(idata, group).attrs.update(attrs)
     return idata
@@ -108,9 +110,11 @@ def provenance(
     settings: SamplerSettings,
     timings: Mapping[str, Any],
     dataset: str,
+    source: str = "",
 ) -> dict[str, Any]:
-    """What was fitted, to which data, with which software, settings and runtime, and
-    how long it took: the attributes of every group."""
+    """What was fitted (``source``: a user file's model entry, else empty), to which data,
+    with which software, settings and runtime, and how long it took: the attributes of
+    every group."""
     import arviz as az
     import jax
     import numpyro
@@ -119,6 +123,7 @@ def provenance(
 
     return {
         "model": model.name,
+        "model_source": source,
         "dataset": dataset,
         PARAMETERS_ATTR: parameters_text(model.param_names),
         "priors": json.dumps([asdict(p) for p in model.params]),

@@ -4,6 +4,7 @@ import re
 import sys
 
 from cogfit.config import check_config, fit_code_hash
+from cogfit.models.user import entry_name, entry_path, is_file_entry
 from cogfit.schema import validate_config
 from cogfit.errors import ConfigError
 
@@ -30,9 +31,14 @@ def dataset_cfg(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
+def model_entries(dataset):
+    """Model name -> its ``models`` entry (a built-in name, or ``file.py:name``)."""
+    return {entry_name(e): e for e in config["datasets"][dataset]["models"]}
+
+
 def fits():
     """(dataset, model) pairs named by the config."""
-    return [(d, m) for d in DATASETS for m in config["datasets"][d]["models"]]
+    return [(d, m) for d in DATASETS for m in model_entries(d)]
 
 
 def all_diagnostics():
@@ -40,8 +46,20 @@ def all_diagnostics():
 
 
 def dataset_models(dataset):
-    """The models fitted to ``dataset``, in config order."""
-    return list(config["datasets"][dataset]["models"])
+    """The names of the models fitted to ``dataset``, in config order."""
+    return list(model_entries(dataset))
+
+
+def model_entry(wildcards):
+    """The ``models`` entry of the wildcards' model: what a fit job loads."""
+    return model_entries(wildcards.dataset)[wildcards.model]
+
+
+def model_file(wildcards):
+    """``{"model_file": path}`` for a model in a user's file (its code is then an input
+    of the fit: changing it reruns the fit, and it is part of the cache key), else {}."""
+    entry = model_entry(wildcards)
+    return {"model_file": str(entry_path(entry))} if is_file_entry(entry) else {}
 
 
 def per_fit(name):

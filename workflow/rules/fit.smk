@@ -1,12 +1,13 @@
 rule fit:
     input:
+        unpack(model_file),
         trials=f"{RESULTS}/{{dataset}}/clean/trials.parquet",
     output:
         posterior=f"{RESULTS}/{{dataset}}/{{model}}/posterior.nc",
     params:
         # wildcards are not part of the between-workflow cache key: name them here
         dataset="{dataset}",
-        model="{model}",
+        model=model_entry,
         sampler=config["sampler"],
         n_options=lambda wc: config["datasets"][wc.dataset]["n_options"],
         priors=lambda wc: config["datasets"][wc.dataset]["priors"],
@@ -27,15 +28,16 @@ rule fit:
 
 rule fit_fold:
     """One fold of K-fold cross-validation by participant (compare.method: kfold): the
-    same fit with the fold's held-out participants' trials masked, so every fold keeps
-    the full data's shapes and shares one compiled program."""
+    same fit with the fold's held-out participants' trials masked (the full data's
+    shapes kept)."""
     input:
+        unpack(model_file),
         trials=f"{RESULTS}/{{dataset}}/clean/trials.parquet",
     output:
         posterior=f"{RESULTS}/{{dataset}}/{{model}}/folds/{{fold}}/posterior.nc",
     params:
         dataset="{dataset}",
-        model="{model}",
+        model=model_entry,
         sampler=config["sampler"],
         n_options=lambda wc: config["datasets"][wc.dataset]["n_options"],
         priors=lambda wc: config["datasets"][wc.dataset]["priors"],

@@ -68,7 +68,8 @@ class ModelSpec:
     regressors report), ``affine`` (its state update is affine in the state, so the
     associative scan applies), ``reference`` (the paper its equations come from) and
     ``implementation`` (``module:attribute`` of its
-    :class:`~cogfit.models.base.BehaviouralModel`)."""
+    :class:`~cogfit.models.base.BehaviouralModel`; empty for a model in a user's file,
+    which is found by its name)."""
 
     name: str
     description: str
@@ -77,7 +78,7 @@ class ModelSpec:
     latent_names: tuple[str, ...]
     affine: bool
     reference: str
-    implementation: str
+    implementation: str = ""
 
     @property
     def param_names(self) -> tuple[str, ...]:
