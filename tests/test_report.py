@@ -530,9 +530,8 @@ def test_report_options_from_config() -> None:
 
 
 def test_the_columns_read_are_those_the_stages_write() -> None:
-    """The report's and the figures' column lists against the writers' own."""
-    from cogfit import comparison, ppc
+    """The report's column list against the writer's own."""
+    from cogfit import comparison
     from cogfit import report as report_module
 
     assert set(report_module.COMPARISON_PARTICIPANT_COLUMNS) <= set(comparison.PARTICIPANT_COLUMNS)
-    assert set(figures.PPC_COLUMNS) == set(ppc.COLUMNS)

@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 from cogfit.contrasts import COLUMNS as CONTRAST_COLUMNS
 from cogfit.errors import DataError
 from cogfit.io import atomic_path
-from cogfit.names import LEVELS, recorded_parameters, site_name
+from cogfit.names import LEVELS, PPC_COLUMNS, recorded_parameters, site_name
 from cogfit.settings import settings_from_section
 
 LOG = logging.getLogger("cogfit.figures")
@@ -517,25 +517,6 @@ def comparison_figure(table: pd.DataFrame, style: FigureStyle | None = None) -> 
 
 
 # --------------------------------------------------------------------------- 3. ppc
-
-PPC_COLUMNS = (
-    "statistic",
-    "group",
-    "block",
-    "bin",
-    "trial_low",
-    "trial_high",
-    "condition",
-    "participant",
-    "n",
-    "observed",
-    "predicted_mean",
-    "predicted_low",
-    "predicted_high",
-    "interval",
-    "p_value",
-    "flagged",
-)
 
 
 def group_misses(ppc: pd.DataFrame) -> tuple[int, int]:

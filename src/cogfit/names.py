@@ -25,6 +25,26 @@ LOG_LIK_SITE = "participant_log_lik"
 #: the observed choices: the likelihood's factor, and the variable of the InferenceData's
 #: ``observed_data`` (per trial) and ``log_likelihood`` (per participant) groups
 OBSERVED = "choice"
+#: the columns of ``ppc.parquet`` (written by :mod:`cogfit.ppc`, read by the figures and
+#: the report, which import no JAX)
+PPC_COLUMNS = (
+    "statistic",
+    "group",
+    "block",
+    "bin",
+    "trial_low",
+    "trial_high",
+    "condition",
+    "participant",
+    "n",
+    "observed",
+    "predicted_mean",
+    "predicted_low",
+    "predicted_high",
+    "interval",
+    "p_value",
+    "flagged",
+)
 #: the posterior attribute that lists the model's parameters, comma-separated
 PARAMETERS_ATTR = "parameters"
 

@@ -75,6 +75,7 @@ from cogfit.data import TaskData
 from cogfit.fitted import COLUMN, ROW, aligned_trials, load_fit, read_trials
 from cogfit.io import write_parquet
 from cogfit.models import BehaviouralModel
+from cogfit.names import PPC_COLUMNS
 from cogfit.settings import settings_from_section
 from cogfit.trialwise import (
     Draws,
@@ -88,24 +89,7 @@ from cogfit.trialwise import (
 
 LOG = logging.getLogger("cogfit.ppc")
 ALL = "all"
-COLUMNS = (
-    "statistic",
-    "group",
-    "block",
-    "bin",
-    "trial_low",
-    "trial_high",
-    "condition",
-    "participant",
-    "n",
-    "observed",
-    "predicted_mean",
-    "predicted_low",
-    "predicted_high",
-    "interval",
-    "p_value",
-    "flagged",
-)
+COLUMNS = PPC_COLUMNS
 
 
 @dataclass(frozen=True)
