@@ -8,7 +8,8 @@ snakemake = globals()["snakemake"]
 # Import cogfit from this workflow's own src/ when present (also under --sdm conda).
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parent / "src"))
 
-from cogfit.figures import FigureStyle, FitArtifacts, run_figures  # noqa: E402
+from cogfit.figure_files import FigureStyle  # noqa: E402
+from cogfit.figures import FitArtifacts, run_figures  # noqa: E402
 from cogfit.runner import run_step  # noqa: E402
 
 

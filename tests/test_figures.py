@@ -20,7 +20,7 @@ import yaml
 from synthetic import make_comparison, make_ppc, write_fit_artifacts
 from workflow_helpers import REPO, jobs_planned, make_workdir, snakemake
 
-from cogfit import figures
+from cogfit import figure_files, figures
 from cogfit.errors import ConfigError, DataError
 from cogfit.figures import (
     FigureStyle,
@@ -156,16 +156,16 @@ def test_heights_follow_the_content(tmp_path: Path) -> None:
 
 
 def test_figure_names_are_defined_once() -> None:
-    assert figures.fit_stem("rw_dual", "ppc") == "rw_dual_ppc"
+    assert figure_files.fit_stem("rw_dual", "ppc") == "rw_dual_ppc"
     with pytest.raises(KeyError):
-        figures.fit_stem("rw", "trace")
-    files = figures.dataset_figure_files("res", "d1", ["rw"], ["pdf", "png"])
+        figure_files.fit_stem("rw", "trace")
+    files = figure_files.dataset_figure_files("res", "d1", ["rw"], ["pdf", "png"])
     assert files == [
         f"res/figures/d1/{stem}.{fmt}"
         for stem in ("comparison", "rw_estimates", "rw_ppc", "rw_correlations")
         for fmt in ("pdf", "png")
     ]
-    assert figures.figure_file("res", "d1", "comparison", "png") in files
+    assert figure_files.figure_file("res", "d1", "comparison", "png") in files
 
 
 def test_missing_table_columns_are_one_clear_error(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ import yaml
 from matplotlib.figure import Figure
 from synthetic import PRIORS, make_comparison, make_idata, make_ppc, write_fit_artifacts
 
-from cogfit import figures
+from cogfit import figure_files, figures
 from cogfit.contrasts import run_contrasts
 from cogfit.diagnostics import Thresholds, check, summarise
 from cogfit.errors import CogfitError, ConfigError
@@ -46,7 +46,7 @@ SCHEMA = yaml.safe_load(
 )
 MODELS = ("rw", "rw_dual")
 FLAGGED = ("p10", "p2")
-FIGURE_STYLE = figures.FigureStyle(formats=("png",), dpi=50)
+FIGURE_STYLE = figure_files.FigureStyle(formats=("png",), dpi=50)
 
 
 def _participants_table(participants: Sequence[str] = PARTICIPANTS) -> pd.DataFrame:
@@ -111,7 +111,8 @@ def _write_analysed_model(root: Path, model: str, kind: str) -> ModelResults:
     artifacts = figures.FitArtifacts(model, base.posterior, base.summary, contrasts, ppc)
     figs_dir = root / "figures" / "demo"
     figures.run_figures("demo", figs_dir, FIGURE_STYLE, [artifacts])
-    pngs = {f"{k}_png": figs_dir / f"{figures.fit_stem(model, k)}.png" for k in figures.FIT_FIGURES}
+    stems = {k: figure_files.fit_stem(model, k) for k in figure_files.FIT_FIGURES}
+    pngs = {f"{k}_png": figs_dir / f"{stem}.png" for k, stem in stems.items()}
     return dataclasses.replace(base, contrasts=contrasts, ppc=ppc, regressors=regressors, **pngs)
 
 
@@ -428,7 +429,7 @@ def test_long_ids_get_short_unique_figure_labels(tmp_path: Path) -> None:
     # tables keep the whole id, in a cell that may wrap
     assert f'<td class="long">{LONG_ID}</td>' in text
     # figures drawn here have the style's width at the report's dpi, whatever the ids
-    width = round(figures.FigureStyle().width * OPTIONS.dpi)
+    width = round(figure_files.FigureStyle().width * OPTIONS.dpi)
     stand_ins = {_png_size(_uri(fit.trace_png)), _png_size(_uri(fit.rank_png))}
     own = [s for s in _parse(text).images if _png_size(s) not in stand_ins]
     assert own and all(_png_size(s)[0] == width for s in own)

@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cogfit.errors import ConfigError, DataError
+from cogfit.columns import check_columns
+from cogfit.errors import DataError
 from cogfit.io import write_parquet
-from cogfit.schema import key_path, section_defaults, validate_section
+from cogfit.schema import section_defaults, validate_section
 
 SUFFIX_FORMATS = {
     ".csv": "csv",
@@ -122,22 +123,6 @@ class CleaningSpec:
             delimiter=section["delimiter"],
             precision=validate_section(("sampler", "precision"), precision),
         )
-
-
-def check_columns(columns: Mapping[str, str], dataset: str = "", path: str = "") -> None:
-    """Refuse two cogfit columns naming one raw column: a :class:`ConfigError` naming the
-    config key ``datasets.<dataset>.columns`` (without a dataset name: the file ``path``)."""
-    seen: dict[str, str] = {}  # raw column -> the cogfit column naming it first
-    for column, raw in columns.items():
-        if raw in seen:
-            where = f"columns for {path}"
-            if dataset:
-                where = f"config key {key_path(('datasets', dataset, 'columns'))}"
-            raise ConfigError(
-                f"{where}: {seen[raw]} and {column} both name raw column {raw!r}; "
-                "each cogfit column needs its own"
-            )
-        seen[raw] = column
 
 
 def _stripped(values: list[str]) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cogfit.clean import check_columns
+from cogfit.columns import check_columns
 from cogfit.errors import ConfigError
 from cogfit.links import check_link
 from cogfit.models import SPECS, ModelSpec, describe

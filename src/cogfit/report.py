@@ -35,6 +35,7 @@ from cogfit.comparison import verdict
 from cogfit.contrasts import COLUMNS as CONTRAST_COLUMNS
 from cogfit.contrasts import credible
 from cogfit.errors import CogfitError, ConfigError
+from cogfit.figure_files import FIT_FIGURES, FigureStyle
 from cogfit.io import write_text
 from cogfit.schema import subschema
 from cogfit.settings import settings_from_section
@@ -171,9 +172,9 @@ class ReportOptions:
         unknown keys); missing keys take the schema's defaults."""
         return settings_from_section(cls, "report", cfg)
 
-    def figure_style(self) -> figs.FigureStyle:
+    def figure_style(self) -> FigureStyle:
         """The style of the figures drawn here (PNG only, at the report's dpi)."""
-        return figs.FigureStyle(formats=("png",), dpi=self.dpi)
+        return FigureStyle(formats=("png",), dpi=self.dpi)
 
 
 # --------------------------------------------------------------------------- loaded artifacts
@@ -240,7 +241,7 @@ def _optional(path: PathLike | None, read: Callable[[PathLike], Any]) -> Any:
 def _load_model(fit: ModelResults) -> _Model:
     pngs = {
         kind: Path(path).read_bytes()
-        for kind in figs.FIT_FIGURES
+        for kind in FIT_FIGURES
         if (path := getattr(fit, f"{kind}_png")) is not None
     }
     attrs = figs.posterior_attrs(fit.posterior)  # provenance and priors, not the draws
@@ -385,12 +386,12 @@ def _uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(figs.compact_png(png)).decode("ascii")
 
 
-def _png(fig: Figure, style: figs.FigureStyle) -> bytes:
+def _png(fig: Figure, style: FigureStyle) -> bytes:
     return figs.figure_bytes(fig, "png", style)
 
 
 def _image(
-    png: bytes | None, draw: Callable[[], Figure], style: figs.FigureStyle, caption: str
+    png: bytes | None, draw: Callable[[], Figure], style: FigureStyle, caption: str
 ) -> Image:
     """The figure's PNG file when given, else the figure drawn here."""
     return Image(_uri(png if png is not None else _png(draw(), style)), caption)
@@ -508,7 +509,7 @@ def _across_models(models: Sequence[_Model]) -> Table | None:
     return _table(pd.DataFrame(rows, columns=["parameter", "group", *[m.name for m in models]]))
 
 
-def _comparison(dataset: _Dataset, style: figs.FigureStyle) -> dict[str, Any] | None:
+def _comparison(dataset: _Dataset, style: FigureStyle) -> dict[str, Any] | None:
     """The model comparison: table, warning, figure, BMS and best model per participant."""
     table = dataset.comparison
     if table is None or table.empty:
@@ -640,7 +641,7 @@ def _estimate_columns(rows: pd.DataFrame, hdi_label: str) -> dict[str, list[str]
 
 
 def _estimates(
-    model: _Model, groups: Mapping[str, str], style: figs.FigureStyle
+    model: _Model, groups: Mapping[str, str], style: FigureStyle
 ) -> dict[str, Any] | None:
     rows = figs.group_estimates(model.summary)
     if rows.empty:
@@ -705,7 +706,7 @@ def _contrasts(model: _Model) -> dict[str, Any] | None:
     return {"table": _table(table), "credible": found, "hdi_label": label}
 
 
-def _ppc(model: _Model, style: figs.FigureStyle) -> dict[str, Any] | None:
+def _ppc(model: _Model, style: FigureStyle) -> dict[str, Any] | None:
     """PPC figure and the participants the model does not reproduce."""
     if model.ppc is None:
         return None
@@ -822,9 +823,7 @@ def _participants(
     }
 
 
-def _correlations(
-    model: _Model, groups: Mapping[str, str], style: figs.FigureStyle
-) -> Image | None:
+def _correlations(model: _Model, groups: Mapping[str, str], style: FigureStyle) -> Image | None:
     if len(figs.parameters(model.summary)) < 2:
         return None
     return _image(

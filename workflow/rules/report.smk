@@ -1,4 +1,4 @@
-from cogfit.figures import (
+from cogfit.figure_files import (
     COMPARISON,
     FigureStyle,
     dataset_figure_files,
