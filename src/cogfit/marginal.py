@@ -67,6 +67,7 @@ from cogfit.chunks import CELL_BUDGET, chunk_length, draw_chunks
 from cogfit.data import TaskData, task_data_from_trials
 from cogfit.errors import DataError
 from cogfit.io import write_netcdf
+from cogfit.likelihood import participant_log_lik
 from cogfit.links import get_link
 from cogfit.models.base import Array, BehaviouralModel
 from cogfit.names import OBSERVED, site_name
@@ -199,23 +200,6 @@ def _link_fn(model: BehaviouralModel) -> Callable[[Array], dict[str, Array]]:
     return lambda x: {name: link(x[..., d]) for d, (name, link) in enumerate(pairs)}
 
 
-def _one_log_lik(model: BehaviouralModel, n_options: int) -> Callable[..., Array]:
-    """``(theta, choices [T], outcomes [T], mask [T]) -> log p(y)`` of one participant with
-    scalar parameters; the sum is carried through the scan, so no [T] array is kept."""
-
-    def log_lik(theta: dict[str, Array], choices: Array, outcomes: Array, mask: Array) -> Array:
-        def body(carry: tuple, trial: tuple) -> tuple:
-            state, total = carry
-            state, logp = model.step(state, theta, trial)
-            return (state, total + logp), None
-
-        start = (model.init(theta, n_options), jnp.zeros((), jnp.result_type(float)))
-        (_, total), _ = jax.lax.scan(body, start, (choices, outcomes, mask))
-        return total
-
-    return log_lik
-
-
 def _log_t(x: Array, proposal: Proposal) -> Array:
     """log density [M, P] of each participant's t component at ``x`` [M, P, D]."""
     dof, dim = PROPOSAL_DOF, x.shape[-1]
@@ -285,9 +269,18 @@ def _sample_fn(model: BehaviouralModel, n_options: int) -> Callable[..., tuple]:
     [M, P])``: the first ``M_t`` samples from each participant's t component, then one from
     the Gaussian component of each of the ``M_g`` draws ``gaussian`` (``(mu, sigma)``,
     each [M_g, D, G]), then one from the population of each of the draws ``population``."""
-    log_lik, to_theta = _one_log_lik(model, n_options), _link_fn(model)
-    # inner vmap: participants (parameters and data); outer: samples (data shared)
-    batched = jax.vmap(jax.vmap(log_lik), in_axes=(0, None, None, None))
+    to_theta = _link_fn(model)
+
+    def log_lik(x: Array, choices: Array, outcomes: Array, mask: Array) -> Array:
+        """log L [M, P] at every sample: the likelihood's own scan, over the M x P pairs of
+        sample and participant (each participant's trials repeated for its samples)."""
+        n_m = x.shape[0]
+        theta = {k: v.reshape(-1) for k, v in to_theta(x).items()}
+        tiled = [
+            jnp.broadcast_to(a, (n_m, *a.shape)).reshape(-1, a.shape[-1])
+            for a in (choices, outcomes, mask)
+        ]
+        return participant_log_lik(model, theta, *tiled, n_options).reshape(n_m, -1)
 
     def sample(
         normal, radius, proposal, gaussian, population, group_index, choices, outcomes, mask
@@ -301,7 +294,7 @@ def _sample_fn(model: BehaviouralModel, n_options: int) -> Callable[..., tuple]:
         g_x = comp.mean + solve_triangular(comp.chol, g_eps, lower=True, trans=1)[..., 0]
         mu, sigma = (_per_participant(a, group_index) for a in population)
         x = jnp.concatenate([t_x, g_x, mu + sigma * normal[n_t + n_g :]])
-        ll = batched(to_theta(x), choices, outcomes, mask)
+        ll = log_lik(x, choices, outcomes, mask)
         return x, jnp.where(jnp.isnan(ll), -jnp.inf, ll), _log_t(x, proposal)
 
     return jax.jit(sample)
