@@ -13,9 +13,9 @@ from workflow_helpers import make_workdir, snakemake_env
 
 from cogfit.errors import ConfigError
 from cogfit.links import link_range
+from cogfit.model_table import models_table
 from cogfit.models import SPECS, all_models, get_spec
 from cogfit.models.base import implement
-from cogfit.models.table import models_table
 
 #: run in a fresh interpreter: a dry run of the workflow through Snakemake's own CLI
 #: entry with the scientific stack unimportable (a driver environment with only

@@ -1,4 +1,4 @@
-"""The README's table of models, written from the specs (``python -m cogfit.models.table``
+"""The README's table of models, written from the specs (``python -m cogfit.model_table``
 prints it; a test keeps the README's copy equal)."""
 
 from __future__ import annotations
