@@ -601,22 +601,9 @@ def run_growth(n_p: int, n_t: int, n_draws: int, small: int, tmp: Path) -> dict[
     for stage in JAX_STAGES[1:]:
         for allocator, draws in variants:
             mmap = allocator == "mmap"
-            row = child(
-                "stage",
-                {
-                    "stage": stage,
-                    "model": MEMORY_MODEL,
-                    "xla": "default",
-                    "calls": 1,
-                    "draws": draws,
-                    "posterior": posterior,
-                    "trials": trials,
-                    "out_dir": str(tmp),
-                    "trace": mmap,
-                },
-                env={"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)} if mmap else None,
-            )
-            row.update(draws=draws, allocator=allocator)
+            env = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)} if mmap else None
+            row = synthetic_stage(stage, draws, posterior, trials, tmp, trace=mmap, env=env)
+            row["allocator"] = allocator
             runs.append(row)
             print(
                 f"{stage} {draws} draws ({allocator}): {row['times_s'][0]:.1f} s, "
@@ -632,6 +619,26 @@ def run_growth(n_p: int, n_t: int, n_draws: int, small: int, tmp: Path) -> dict[
         "runs": runs,
         "load": loadavg(),
     }
+
+
+def synthetic_stage(
+    stage: str,
+    draws: int,
+    posterior: str,
+    trials: str,
+    tmp: Path,
+    trace: bool = False,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One call of ``stage`` at ``draws`` draws of the synthetic fit, in its own process
+    (XLA's defaults, as the job scripts run); ``trace``: also tracemalloc's peak."""
+    args = {"stage": stage, "model": MEMORY_MODEL, "xla": "default", "calls": 1}
+    args.update(draws=draws, posterior=posterior, trials=trials, out_dir=str(tmp))
+    if trace:
+        args["trace"] = True
+    row = child("stage", args, env=env)
+    row["draws"] = draws
+    return row
 
 
 def run_load(n_p: int, n_t: int, n_draws: int, tmp: Path) -> dict[str, Any]:
@@ -665,20 +672,7 @@ def run_memory(n_p: int, n_t: int, draws: list[int], tmp: Path) -> dict[str, Any
     runs = []
     for stage in JAX_STAGES:
         for d in draws:
-            row = child(
-                "stage",
-                {
-                    "stage": stage,
-                    "model": MEMORY_MODEL,
-                    "xla": "default",
-                    "calls": 1,
-                    "draws": d,
-                    "posterior": posterior,
-                    "trials": trials,
-                    "out_dir": str(tmp),
-                },
-            )
-            row["draws"] = d
+            row = synthetic_stage(stage, d, posterior, trials, tmp)
             runs.append(row)
             print(
                 f"{stage} {d} draws: {row['times_s'][0]:.1f} s, peak {row['peak_rss_mb']:.0f} MB "
