@@ -275,22 +275,14 @@ def child_marginal_parts(args: dict[str, Any]) -> dict[str, Any]:
     and samples, called twice (its compilation: first minus second call)."""
     import logging
 
-    import numpy as np
-
     from cogfit import fitted, marginal
-    from cogfit.names import site_name
 
     fit = fitted.load_fit(args["posterior"])
     settings = marginal.CompareSettings()
-    draws = fitted.group_draws(fit, settings.draws)
-    flat = {k: v.reshape(-1, v.shape[-1]) for k, v in draws.items()}
-    names = fit.model.param_names
-    mu, sigma = (np.stack([flat[site_name(p, r)] for p in names], 1) for r in ("mu", "sigma"))
+    flat = marginal.flat_draws(fitted.group_draws(fit, settings.draws))
     result: dict[str, Any] = {"model": args["model"]}
     t0 = time.perf_counter()
-    values = marginal.participant_values(fit)
-    pop = marginal.population(mu, sigma, fit.data.group_index)
-    proposal = marginal.proposal_from_values(values, *pop)
+    proposal = marginal.fit_proposal(fit)
     result["proposal_s"] = time.perf_counter() - t0
     quiet = logging.getLogger("bench.quiet")
     quiet.setLevel(logging.WARNING)

@@ -128,18 +128,31 @@ class Proposal(NamedTuple):
 # --- the proposal ----------------------------------------------------------------------
 
 
-def participant_values(fit: fitted.Fit, keep: int = PROPOSAL_DRAWS) -> np.ndarray:
-    """Each participant's unconstrained parameters ``mu[g] + offset * sigma[g]`` at
-    ``keep`` draws of ``fit``, [draws, P, D]."""
+def flat_draws(draws: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Draws [chain, draw, ...] with the chains joined: [chain * draw, last axis]."""
+    return {k: v.reshape(-1, v.shape[-1]) for k, v in draws.items()}
+
+
+def participant_values(
+    mu: np.ndarray, sigma: np.ndarray, offset: np.ndarray, group_index: np.ndarray
+) -> np.ndarray:
+    """Each participant's unconstrained parameters ``mu[g] + offset * sigma[g]``, [N, P,
+    D], from draws of ``mu``, ``sigma`` [N, D, G] and ``offset`` [N, D, P]."""
+    values = mu[:, :, group_index] + offset * sigma[:, :, group_index]
+    return np.moveaxis(values, 1, 2).astype(float)
+
+
+def fit_proposal(fit: fitted.Fit, keep: int = PROPOSAL_DRAWS) -> Proposal:
+    """The proposal of each of ``fit``'s participants (:func:`proposal_from_values`), from
+    ``keep`` of its draws, read once: their ``x`` and the population they were fitted
+    under (:func:`population`)."""
     names = [site_name(p, r) for p in fit.model.param_names for r in ("mu", "sigma", "offset")]
-    draws = fitted.thinned(fit, names, keep)
+    draws = flat_draws(fitted.thinned(fit, names, keep))
+    mu, sigma, offset = (_stacked(fit.model, draws, r) for r in ("mu", "sigma", "offset"))
     group = fit.data.group_index
-    columns = []
-    for p in fit.model.param_names:
-        mu, sigma = (draws[site_name(p, r)].reshape(-1, fit.data.n_groups) for r in ("mu", "sigma"))
-        offset = draws[site_name(p, "offset")].reshape(mu.shape[0], -1)
-        columns.append(mu[:, group] + offset * sigma[:, group])
-    return np.stack(columns, axis=-1).astype(float)
+    return proposal_from_values(
+        participant_values(mu, sigma, offset, group), *population(mu, sigma, group)
+    )
 
 
 def proposal_from_values(x: np.ndarray, pop_mean: np.ndarray, pop_sd: np.ndarray) -> Proposal:
@@ -351,7 +364,7 @@ def _pad(x: Any, length: int, axis: int = 0, fill: float | None = None) -> np.nd
 
 
 def _stacked(model: BehaviouralModel, draws: Mapping[str, np.ndarray], role: str) -> np.ndarray:
-    """``{p}_{role}`` draws [S, G] of every parameter stacked to [S, D, G]."""
+    """``{p}_{role}`` draws [S, G] (or [S, P]) of every parameter stacked to [S, D, G]."""
     return np.stack([np.asarray(draws[site_name(p, role)]) for p in model.param_names], axis=1)
 
 
@@ -440,6 +453,7 @@ def marginal_log_lik(
         for sp in s_parts
     ]
     sample = _sample_fn(model, data.n_options)
+    components = [(mu[a], sigma[a]) for a in (gaussian, pop_draws)]  # whose samples they are
     log_lik, ess = np.empty((n_s, n_p)), LowQuantile(n_s, n_p, ESS_QUANTILE)
     p_parts = list(draw_chunks(n_p, p_cells, budget))
     inputs = (np.arange(n_p), Proposal(*proposal))
@@ -449,7 +463,6 @@ def marginal_log_lik(
         index, prop = jax.tree.map(chunk, inputs)
         group_p, *trials = (chunk(a) for a in data_inputs)
         normal, radius = variates(seed, np.asarray(index), n_samples, n_t, len(model.params))
-        components = [(mu[a], sigma[a]) for a in (gaussian, pop_draws)]
         x, ll, log_t = sample(normal, radius, prop, *components, group_p, *trials)
         log_c = jnp.full(ll.shape, -jnp.inf)
         for _, mu_c, sigma_c, count_c in draw_chunk:
@@ -618,12 +631,7 @@ def _proposal(fit: fitted.Fit, path: Any, data: TaskData) -> Proposal:
             f"{path}: participants differ from the scored fit's (or their order); expected "
             f"{list(data.participants)}"
         )
-    flat = {
-        k: v.reshape(-1, v.shape[-1]) for k, v in fitted.group_draws(fit, PROPOSAL_DRAWS).items()
-    }
-    mu, sigma = _stacked(fit.model, flat, "mu"), _stacked(fit.model, flat, "sigma")
-    pop = population(mu, sigma, fit.data.group_index)
-    return proposal_from_values(participant_values(fit), *pop)
+    return fit_proposal(fit)
 
 
 def _score(
@@ -638,7 +646,7 @@ def _score(
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`marginal_log_lik` of the scored participants at ``draws`` [chain, draw,
     group], as [S, P] and [P] arrays with NaN for the participants not scored."""
-    flat = {k: v.reshape(-1, v.shape[-1]) for k, v in draws.items()}
+    flat = flat_draws(draws)
     n_s, n_m = next(iter(flat.values())).shape[0], settings.importance_samples
     log.info(
         "%s: marginal likelihood of %d participant(s) at %d draws, %d importance samples each",
