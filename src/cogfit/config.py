@@ -22,9 +22,11 @@ def check_config(config: Mapping[str, Any]) -> None:
     """Fail before any job starts on unknown models, prior overrides that match nothing,
     two cogfit columns read from one raw column, or contrasts of what is not fitted."""
     scan = config.get("sampler", {}).get("scan", "auto")
+    fitted: set[str] = set()  # every parameter of a model fitted to some dataset
     for name, ds in config["datasets"].items():
         check_columns(ds.get("columns") or {}, name)
         specs = dataset_specs(name, ds)
+        fitted.update(p for spec in specs.values() for p in spec.param_names)
         for spec in specs.values():
             if scan == "associative" and not spec.affine:
                 raise ConfigError(
@@ -46,7 +48,7 @@ def check_config(config: Mapping[str, Any]) -> None:
                     check_link(spec.link, spec.upper)
                 except ConfigError as err:
                     raise ConfigError(f"datasets.{name}.priors.{spec.name}: {err}") from None
-    _check_contrasts(config)
+    _check_contrasts(config, fitted)
 
 
 def dataset_specs(name: str, ds: Mapping[str, Any]) -> dict[str, ModelSpec]:
@@ -74,8 +76,9 @@ def dataset_specs(name: str, ds: Mapping[str, Any]) -> dict[str, ModelSpec]:
     return specs
 
 
-def _check_contrasts(config: Mapping[str, Any]) -> None:
-    """Contrast pairs name datasets of the config, ROPEs parameters of a fitted model."""
+def _check_contrasts(config: Mapping[str, Any], params: set[str]) -> None:
+    """Contrast pairs name datasets of the config, ROPEs parameters of a fitted model
+    (``params``)."""
     contrasts = config.get("contrasts") or {}
     for name in contrasts.get("pairs") or {}:
         if name not in config["datasets"]:
@@ -83,12 +86,6 @@ def _check_contrasts(config: Mapping[str, Any]) -> None:
                 f"config key contrasts.pairs.{name}: no dataset {name!r}; "
                 f"datasets: {sorted(config['datasets'])}"
             )
-    params = {
-        p
-        for name, ds in config["datasets"].items()
-        for spec in dataset_specs(name, ds).values()
-        for p in spec.param_names
-    }
     for param in contrasts.get("rope") or {}:
         if param not in params:
             raise ConfigError(

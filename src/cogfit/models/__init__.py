@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from cogfit.errors import ConfigError
 from cogfit.models.catalog import SPECS
 from cogfit.models.spec import ModelSpec, ParamSpec
-from cogfit.models.user import entry_name, is_file_entry, load_file_model
+from cogfit.models.user import is_file_entry, load_file_model
 
 if TYPE_CHECKING:
     from cogfit.models.base import BehaviouralModel
@@ -72,7 +72,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "SPECS",
     "describe",
-    "entry_name",
     "BehaviouralModel",
     "ModelSpec",
     "ParamSpec",

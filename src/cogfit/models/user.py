@@ -41,11 +41,6 @@ def entry_path(entry: str) -> Path:
     return Path(entry.rpartition(SEPARATOR)[0])
 
 
-def file_hash(entry: str) -> str:
-    """The sha256 of a file entry's file: what its fits depend on."""
-    return hashlib.sha256(entry_path(entry).read_bytes()).hexdigest()[:16]
-
-
 def load_file_model(entry: str) -> BehaviouralModel:
     """The model a file entry names; a :class:`ConfigError` naming the entry when the file
     is missing, fails to import, or holds no model of that name."""
