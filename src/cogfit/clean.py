@@ -873,16 +873,15 @@ def clean(
     parsed = _parse(spec, raw, _select_text(spec, raw), log)
     if "trial" in spec.columns:
         deduped = _drop_duplicates(spec, parsed, _unmapped_text(spec, raw), log)
-        _check_groups(spec, deduped)
-        trials = _sort_trials(spec, deduped, log).reset_index(drop=True)
     else:
         log.info(
             "%s: no trial column: each participant's rows in file order are their trials; "
             "duplicate rows are kept (without trial numbers two equal rows may be two trials)",
             spec.path,
         )
-        _check_groups(spec, parsed)
-        trials = parsed.sort_values("participant", kind="stable").reset_index(drop=True)
+        deduped = parsed
+    _check_groups(spec, deduped)
+    trials = _sort_trials(spec, deduped, log).reset_index(drop=True)
     summary = _apply_exclusions(spec, _summarise(trials))
 
     included = summary.index[~summary["excluded"]]
