@@ -106,11 +106,6 @@ def group_draws(fit: Fit, keep: int = 0) -> dict[str, np.ndarray]:
     return thinned(fit, names, keep)
 
 
-def participant_draws(fit: Fit, keep: int = 0) -> dict[str, np.ndarray]:
-    """Each parameter's participant values on the natural scale, [chain, draw, participant]."""
-    return thinned(fit, list(fit.model.param_names), keep)
-
-
 def read_trials(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The cleaned trial table, with the columns every analysis stage needs."""
     trials = pd.read_parquet(path)
