@@ -80,8 +80,8 @@ def test_choices_are_calibrated_against_a_scalar_reference(
 
 
 def test_simulator_takes_the_registrys_parameters() -> None:
-    """MODEL_PARAMS is written out (the registry imports JAX, the simulator must not): it
-    names registry models and their parameters in the registry's order."""
+    """MODEL_PARAMS names built-in models and their parameters in the models' order, and
+    the simulator imports no JAX."""
     import subprocess
     import sys
 
@@ -89,7 +89,7 @@ def test_simulator_takes_the_registrys_parameters() -> None:
     assert {name: MODELS[name].param_names for name in MODEL_PARAMS} == MODEL_PARAMS
     code = "import sys, cogfit.simulate; print('jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False"]  # why the list cannot come from the registry
+    assert out.stdout.split() == ["False"]
 
 
 @pytest.mark.parametrize("model", sorted(MODEL_PARAMS))

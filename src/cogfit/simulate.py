@@ -17,14 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 from cogfit.data import TaskData
+from cogfit.models.catalog import SPECS
 
-#: model name -> the parameters it takes (each an array of shape [P]): the registry's
-#: ``param_names`` (a test keeps them equal), written out because :mod:`cogfit.models`
-#: imports JAX, which this simulator must not depend on
+#: model name -> the parameters it takes (each an array of shape [P]), for the models this
+#: simulator knows: from their specs (plain data; the simulator never imports JAX)
 MODEL_PARAMS: dict[str, tuple[str, ...]] = {
-    "rw": ("alpha", "beta"),
-    "rw_dual": ("alpha_pos", "alpha_neg", "beta"),
-    "rw_persev": ("alpha", "beta", "kappa"),
+    name: SPECS[name].param_names for name in ("rw", "rw_dual", "rw_persev")
 }
 MISSED = -1  # choice code of a missed trial
 
