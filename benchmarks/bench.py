@@ -59,7 +59,7 @@ def summarise(idata, names: dict[str, str]) -> dict:  # noqa: ANN001
 
 def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
     sys.path.insert(0, str(HERE))
-    from gradient import baseline_xla, time_gradient
+    from gradient import baseline_xla, cogfit_trials, time_gradient
     from simdata import simulate
 
     from cogfit.runtime import configure_xla
@@ -71,7 +71,7 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
     import numpy as np
 
     from cogfit.hierarchical import hierarchical_model
-    from cogfit.models import REGISTRY
+    from cogfit.models import get_model
 
     choices, outcomes, valid, _ = simulate(n_p, n_t)
     c = np.where(valid, choices, 0).astype(np.int32)
@@ -96,11 +96,10 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
         row["build_s"] = total - row["sampling_s"]  # start + compile + warm-up + packaging
         idata = idata.sel(group="all")
         chunk = participant_chunk(settings, jax.devices()[0].platform, n_p, n_t)
+        rw = get_model("rw")
         grad_args = (
-            REGISTRY["rw"],
-            c,
-            o,
-            valid,
+            rw,
+            cogfit_trials(rw, choices, outcomes, valid),
             np.zeros(n_p, np.int32),
             1,
             2,

@@ -33,10 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline_numpyro import model as baseline_model  # noqa: E402
 from simdata import padded  # noqa: E402
 
+from cogfit.data import from_arrays  # noqa: E402
 from cogfit.fit import SamplerSettings  # noqa: E402
 from cogfit.hierarchical import hierarchical_model  # noqa: E402
-from cogfit.models import REGISTRY  # noqa: E402
+from cogfit.models import BehaviouralModel, get_model  # noqa: E402
 from cogfit.runtime import XLA_BACKEND_DEFAULTS, configure_xla, participant_chunk  # noqa: E402
+from cogfit.sampling import in_precision  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -47,6 +49,15 @@ def baseline_xla(n_devices: int) -> None:
     17 ns per trial, 1000 x 200: 17 against 12), so the baseline keeps XLA's default."""
     legacy = "xla_cpu_disable_new_fusion_emitters"
     configure_xla(n_devices, {k: v for k, v in XLA_BACKEND_DEFAULTS.items() if k != legacy})
+
+
+def cogfit_trials(
+    model: BehaviouralModel, choices: np.ndarray, outcomes: np.ndarray, valid: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Bandit arrays [P, T] as cogfit's likelihood takes them, in float32 as a default fit
+    has them (missed cells zeroed and masked)."""
+    data = from_arrays({"choice": choices, "outcome": outcomes}, valid)
+    return in_precision(data.scan_inputs(model), "float32")
 
 
 def time_gradient(model, args: tuple, repeats: int) -> float:  # noqa: ANN001
@@ -112,10 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"baseline gradients failed:\n{child.stderr[-2000:]}")
     baselines = json.loads(lines[0][len("RESULT ") :])
     configure_xla(1)  # the options cogfit's fits run with
+    rw = get_model("rw")
     rows = []
     for size, base_row in zip(args.sizes, baselines, strict=True):
         n_p, n_t = (int(x) for x in size.split("x"))
-        choices, outcomes, mask = padded(n_p, n_t)
+        trials = cogfit_trials(rw, *padded(n_p, n_t))
         n = n_p * n_t
         base = base_row["baseline_ns"] * n / 1e9
         row = {"participants": n_p, "trials": n_t, **base_row}
@@ -124,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         for scan in ("sequential", "associative"):
             # participant chunks as a fit with default settings would use them
             chunk = participant_chunk(SamplerSettings(scan=scan), backend, n_p, n_t)
-            cog_args = (REGISTRY["rw"], choices, outcomes, mask, group, 1, 2, scan, chunk)
+            cog_args = (rw, trials, group, 1, 2, scan, chunk)
             t, mb = profile_gradient(hierarchical_model, cog_args, args.repeats)
             row[f"cogfit_{scan}_ns"] = 1e9 * t / n
             row[f"cogfit_{scan}_kb_per_participant"] = 1024 * mb / n_p

@@ -11,6 +11,10 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
+from cogfit.data import TaskData, from_arrays
+from cogfit.models.spec import ModelSpec
+from cogfit.names import OBSERVED, VALID
+
 GROUPS = ["control", "patient"]
 PARTICIPANTS = ["p01", "p02", "p03", "p04", "p05", "p06"]
 LINKS = {"alpha": lambda x: 1 / (1 + np.exp(-x)), "beta": np.exp}
@@ -55,6 +59,14 @@ def make_idata(
         v: ["participant" if v in LINKS or v.endswith("_offset") else "group"] for v in posterior
     }
     n_trials = 8
+    everywhere = np.ones((n_p, n_trials), dtype=bool)
+    trial_arrays = {
+        VALID: everywhere,
+        "has_choice": everywhere,
+        "outcome": rng.integers(0, 2, (n_p, n_trials)).astype(float),
+        "has_outcome": everywhere,
+        "block_start": np.zeros((n_p, n_trials), dtype=bool),
+    }
     attrs = {
         "parameters": ",".join(LINKS),
         "model": model,
@@ -77,19 +89,15 @@ def make_idata(
     idata = az.from_dict(
         posterior=posterior,
         sample_stats=_sample_stats(rng, kind, shape),
-        log_likelihood={"choice": rng.normal(-0.7, 0.1, (*shape, n_p))},
+        log_likelihood={OBSERVED: rng.normal(-0.7, 0.1, (*shape, n_p))},
         observed_data={"choice": rng.integers(0, 2, (n_p, n_trials))},
-        constant_data={
-            "outcome": rng.integers(0, 2, (n_p, n_trials)).astype(float),
-            "mask": np.ones((n_p, n_trials), dtype=bool),
-            "group_index": group_index,
-        },
+        constant_data={**trial_arrays, "group_index": group_index},
         coords={"group": groups, "participant": participants},
         dims={
             **dims,
+            OBSERVED: ["participant"],
             "choice": ["participant", "trial"],
-            "outcome": ["participant", "trial"],
-            "mask": ["participant", "trial"],
+            **{k: ["participant", "trial"] for k in trial_arrays},
             "group_index": ["participant"],
         },
     )
@@ -308,3 +316,37 @@ def write_fit_artifacts(
     table = make_ppc(groups, blocks, participants, flagged)
     write_parquet(table, paths["ppc"])
     return paths
+
+
+def random_trials(
+    spec: ModelSpec, n_p: int, n_t: int, seed: int = 0, n_options: int = 3
+) -> TaskData:
+    """Random trials of every column ``spec`` declares, in each column's range, with
+    about 10% missed trials, padding (participants of different lengths), empty cells
+    where a column may be empty, and a block start halfway."""
+    rng = np.random.default_rng(seed)
+    columns, observed = {}, {}
+    for column in spec.columns:
+        if column.kind == "real":
+            values = rng.normal(0.0, 1.0, (n_p, n_t)).round(2)
+        elif column.values:
+            values = rng.choice(np.asarray(column.values), (n_p, n_t))
+        else:
+            values = rng.integers(0, column.n_levels(n_options), (n_p, n_t))
+        columns[column.name] = values
+        if column.missing:
+            observed[column.name] = rng.random((n_p, n_t)) > 0.15
+    lengths = rng.integers(n_t // 2, n_t + 1, n_p)
+    lengths[0] = n_t
+    valid = (rng.random((n_p, n_t)) > 0.1) & (np.arange(n_t) < lengths[:, None])
+    block_start = np.zeros((n_p, n_t), dtype=bool)
+    block_start[:, n_t // 2] = True
+    return from_arrays(
+        columns,
+        valid,
+        observed=observed,
+        group_index=np.arange(n_p) % 2,
+        groups=("a", "b"),
+        block_start=block_start,
+        n_options=n_options,
+    )

@@ -294,8 +294,8 @@ def test_outcome_too_large_for_a_float32_fit(tmp_path: Path) -> None:
     message = error_of(spec_for(path))
     assert message.endswith(
         "bad.csv, line 6, column 'reward' (cogfit 'outcome'): outcome '1e39' is too large for "
-        "a float32 fit (largest 3.4e+38); expected a finite number such as 0 or 1 (rescale the "
-        "outcomes or set sampler.precision: float64)"
+        "a float32 fit (largest 3.4e+38); expected a finite number such as 0 or 1 (rescale them "
+        "with the dataset's scale.outcome or set sampler.precision: float64)"
     )
     trials, _ = clean(CleaningSpec.from_config("test", config(path), precision="float64"))
     assert trials["outcome"].max() == 1e39
@@ -323,7 +323,7 @@ def test_decimal_comma_outcome_gets_a_hint(tmp_path: Path) -> None:
 def test_missing_outcome_with_valid_choice(tmp_path: Path) -> None:
     message = error_of(spec_for(write(tmp_path, with_row(2, "s1,a,3,1,,320"))))
     assert "bad.csv, line 4" in message and "column 'reward'" in message
-    assert "missing outcome" in message and "valid choice" in message
+    assert "missing outcome" in message and "trial with a response" in message
 
 
 def test_further_bad_rows_are_counted(tmp_path: Path) -> None:

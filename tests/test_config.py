@@ -252,9 +252,9 @@ ERRORS: list[tuple[str, Callable[[dict[str, Any]], object], str, list[str]]] = [
     ),
     (
         "nested-required-missing",
-        lambda c: ds(c)["columns"].pop("choice"),
+        lambda c: ds(c)["columns"].pop("participant"),
         "datasets.example.columns",
-        ["'choice' is missing; required keys: participant, choice, outcome"],
+        ["'participant' is missing; required keys: participant"],
     ),
     (
         "no-datasets",

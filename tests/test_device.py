@@ -13,11 +13,13 @@ from cogfit.data import TaskData
 from cogfit.errors import ConfigError
 from cogfit.fit import SamplerSettings, fit
 from cogfit.hierarchical import hierarchical_model
-from cogfit.models import all_models
+from cogfit.models import get_model
+from cogfit.models.catalog import DELTA_RULE_SPECS
+from cogfit.names import OBSERVED
 from cogfit.runtime import participant_chunk, precision, select_device
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 
-MODELS = all_models()
+MODELS = {s.name: get_model(s.name) for s in DELTA_RULE_SPECS}
 
 
 def _has_gpu() -> bool:
@@ -72,11 +74,13 @@ def test_float32_log_density_matches_float64(name: str) -> None:
 
     def density(dtype: str) -> float:
         with precision(dtype):
+            trials = {  # the real-valued columns in this precision, as a fit has them
+                k: v.astype(dtype) if np.issubdtype(v.dtype, np.floating) else v
+                for k, v in data.scan_inputs(model).items()
+            }
             args = (
                 model,
-                data.choices,
-                data.outcomes.astype(dtype),
-                data.mask,
+                trials,
                 data.group_index,
                 data.n_groups,
                 data.n_options,
@@ -95,7 +99,7 @@ def test_float64_fit_keeps_float64_draws() -> None:
     settings = SamplerSettings(chains=1, warmup=20, samples=20, precision="float64")
     idata = fit("rw", _data(8, 40), settings, dataset="x64")
     assert idata.posterior["alpha_mu"].dtype == np.float64
-    assert idata.log_likelihood["choice"].dtype == np.float64
+    assert idata.log_likelihood[OBSERVED].dtype == np.float64
     assert idata.posterior.attrs["precision"] == "float64"
     assert idata.posterior.attrs["platform"] == "cpu"
 
@@ -123,7 +127,9 @@ def test_scan_auto_is_associative_only_on_a_gpu_for_affine_models() -> None:
     with pytest.raises(ConfigError, match=r"^config key sampler\.scan: 'parallel' is not"):
         SamplerSettings.from_config({"scan": "parallel"})
     # auto never asks for what a model cannot do; an explicit associative scan is refused
-    config = {"datasets": {"d": {"models": ["rw", "rw_dual"]}}, "sampler": {"scan": "auto"}}
+    columns = {"participant": "p", "choice": "c", "outcome": "o"}  # what the models read
+    dataset = {"models": ["rw", "rw_dual"], "columns": columns}
+    config = {"datasets": {"d": dataset}, "sampler": {"scan": "auto"}}
     check_config(config)
     config["sampler"]["scan"] = "associative"
     with pytest.raises(ConfigError, match="'rw_dual'.*no affine state update"):
@@ -242,8 +248,8 @@ def test_gpu_chain_layout_runs_on_the_cpu(
     assert idata.posterior.attrs["chain_method"] == "vectorized"
     assert idata.posterior.attrs["scan"] == "associative"
     assert idata.posterior["alpha"].shape == (2, 20, 8)
-    assert idata.log_likelihood["choice"].shape == (2, 20, 8)
-    assert np.isfinite(idata.log_likelihood["choice"].values).all()
+    assert idata.log_likelihood[OBSERVED].shape == (2, 20, 8)
+    assert np.isfinite(idata.log_likelihood[OBSERVED].values).all()
     assert idata.sample_stats["step_size"].shape == (2, 20)
     text = caplog.text
     assert "to estimate a mass_blocks metric" in text and "mass_blocks metric set from" in text

@@ -75,14 +75,18 @@ def test_fold_data_masks_exactly_the_held_out_participants() -> None:
     data = as_task_data(choices, outcomes, valid)
     held = held_out(np.array([0, 1, 0, 2, 1]), 1)
     fold = fold_data(data, held)
-    assert fold.choices.shape == data.choices.shape and fold.participants == data.participants
+    assert set(fold.trials) == set(data.trials) and fold.participants == data.participants
+    assert fold.trials["choice"].shape == data.trials["choice"].shape
     assert not fold.mask[held].any()
     assert np.array_equal(fold.mask[~held], data.mask[~held])
-    assert np.array_equal(fold.choices[~held], data.choices[~held])
-    assert (fold.choices[held] == 0).all() and (fold.outcomes[held] == 0).all()
+    assert np.array_equal(fold.trials["choice"][~held], data.trials["choice"][~held])
+    assert (fold.trials["choice"][held] == 0).all() and (fold.trials["outcome"][held] == 0).all()
+    for key, values in fold.trials.items():  # every array: zeroed where held out, else kept
+        assert values.dtype == data.trials[key].dtype, key
+        assert not values[held].any() and np.array_equal(values[~held], data.trials[key][~held])
     model = get_model("rw")
     theta = {k: np.asarray(v, np.float32) for k, v in params.items()}
-    logp = np.asarray(trial_log_probs(model, theta, fold.choices, fold.outcomes, fold.mask, 2))
+    logp = np.asarray(trial_log_probs(model, theta, fold.scan_inputs(model), 2))
     assert (logp[held] == 0).all() and (logp[~held] < 0).any()
     with pytest.raises(DataError, match="held-out mask"):
         fold_data(data, np.array([0, 1, 0, 0, 1]))

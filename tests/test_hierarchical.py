@@ -8,6 +8,7 @@ import jax
 import numpy as np
 import pytest
 from numpyro import handlers
+from synthetic import random_trials
 
 from cogfit.hierarchical import hierarchical_model, hierarchical_param
 from cogfit.links import LINKS, get_link
@@ -97,17 +98,14 @@ def test_helper_shapes_and_non_centred_form(spec: ParamSpec) -> None:
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_parameter_of_every_model_is_hierarchical(name: str) -> None:
     model = MODELS[name]
-    n_p, n_t = 5, 8
-    choices = np.zeros((n_p, n_t), np.int32)
+    data = random_trials(model.spec, 5, 8)
     tr = _trace(
         hierarchical_model,
         model,
-        choices,
-        np.ones((n_p, n_t), np.float32),
-        np.ones((n_p, n_t), bool),
+        data.scan_inputs(model),
         np.array([0, 0, 1, 1, 1]),
         2,
-        2,
+        data.n_options,
     )
     samples = {k for k, v in tr.items() if v["type"] == "sample" and not v.get("is_observed")}
     expected = {site_names(p)[k] for p in model.param_names for k in ("mu", "sigma", "offset")}

@@ -7,9 +7,24 @@ import pytest
 
 from cogfit.errors import ConfigError
 from cogfit.likelihood import participant_log_lik, trial_log_probs, trial_outputs
-from cogfit.models import all_models
+from cogfit.models import get_model
+from cogfit.models.catalog import DELTA_RULE_SPECS
+from cogfit.names import OBSERVED
 
-MODELS = all_models()
+MODELS = {s.name: get_model(s.name) for s in DELTA_RULE_SPECS}
+
+
+def bandit_trials(choices: np.ndarray, outcomes: np.ndarray, mask: np.ndarray) -> dict:
+    """The likelihood's trial mapping of bandit arrays as given (masked cells keep
+    whatever they hold): int32 choices, float32 outcomes, every cell observed on a valid
+    trial."""
+    return {
+        "choice": np.asarray(choices).astype(np.int32),
+        "outcome": np.asarray(outcomes).astype(np.float32),
+        "valid": mask,
+        "has_choice": mask,
+        "has_outcome": mask,
+    }
 
 
 def _softmax_logp(logits: np.ndarray, k: int) -> float:
@@ -122,9 +137,7 @@ def test_loglik_matches_numpy_loop(scan: str, model: str, n_options: int) -> Non
         trial_log_probs(
             MODELS[model],
             {k: np.asarray(v, np.float32) for k, v in params.items()},
-            choices.astype(np.int32),
-            outcomes.astype(np.float32),
-            mask,
+            bandit_trials(choices, outcomes, mask),
             n_options,
             scan,
         )
@@ -143,10 +156,13 @@ def test_masked_trials_do_not_teach() -> None:
     mask = rng.random((n_p, n_t)) > 0.3
     model = MODELS["rw_persev"]
     params = {k: np.asarray(v, np.float32) for k, v in random_params("rw_persev", n_p, rng).items()}
-    base = np.asarray(trial_log_probs(model, params, choices, outcomes, mask, 2))
+    base = np.asarray(trial_log_probs(model, params, bandit_trials(choices, outcomes, mask), 2))
     noisy_c = np.where(mask, choices, 1 - choices).astype(np.int32)
     noisy_o = np.where(mask, outcomes, 99.0).astype(np.float32)
-    moved = np.asarray(trial_log_probs(model, params, noisy_c, noisy_o, mask, 2))
+    noisy = bandit_trials(noisy_c, noisy_o, mask)
+    everywhere = np.ones_like(mask)  # masked cells claim a value too
+    noisy.update(has_choice=everywhere, has_outcome=everywhere)
+    moved = np.asarray(trial_log_probs(model, params, noisy, 2))
     np.testing.assert_allclose(moved, base, rtol=1e-6, atol=1e-6)
 
 
@@ -160,7 +176,7 @@ def test_associative_scan_equals_sequential(model: str) -> None:
     mask = rng.random((n_p, n_t)) > 0.15
     mask[:4, 250:] = False  # short participants padded at the end
     params = {n: np.asarray(v, np.float32) for n, v in random_params(model, n_p, rng).items()}
-    args = (MODELS[model], params, choices, outcomes, mask, k)
+    args = (MODELS[model], params, bandit_trials(choices, outcomes, mask), k)
     seq = np.asarray(trial_log_probs(*args, scan="sequential"))
     par = np.asarray(trial_log_probs(*args, scan="associative"))
     np.testing.assert_array_equal(par[~mask], 0.0)
@@ -172,8 +188,9 @@ def test_associative_scan_refuses_nonlinear_models() -> None:
     assert model.linear is None  # the learning rate depends on the sign of V's error
     params = {n: np.full(2, 0.5, np.float32) for n in model.param_names}
     z = np.zeros((2, 3), np.int32)
+    trials = bandit_trials(z, z, z.astype(bool))
     with pytest.raises(ConfigError, match="associative"):
-        trial_log_probs(model, params, z, z.astype(np.float32), z.astype(bool), 2, "associative")
+        trial_log_probs(model, params, trials, 2, "associative")
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
@@ -194,7 +211,7 @@ def test_participant_chunks_match_numpy_loop(model: str, chunk: int) -> None:
     mask[-1, :] = False  # the last participant (the padding's template) has no trials
     params = random_params(model, n_p, rng)
     expected = reference(model, params, choices, outcomes, mask, k).sum(axis=1)
-    data = (choices.astype(np.int32), outcomes.astype(np.float32), mask, k)
+    data = (bandit_trials(choices, outcomes, mask), k)
     p32 = {name: jnp.asarray(v, jnp.float32) for name, v in params.items()}
 
     def total(p: dict, size: int) -> jax.Array:
@@ -222,9 +239,11 @@ def test_participant_chunks_derivatives(model: str) -> None:
     rng = np.random.default_rng(7)
     n_p, n_t, k = 10, 40, 2
     data = (
-        rng.integers(0, k, (n_p, n_t)).astype(np.int32),
-        rng.normal(0.5, 1.0, (n_p, n_t)).astype(np.float32),
-        rng.random((n_p, n_t)) > 0.1,
+        bandit_trials(
+            rng.integers(0, k, (n_p, n_t)),
+            rng.normal(0.5, 1.0, (n_p, n_t)),
+            rng.random((n_p, n_t)) > 0.1,
+        ),
         k,
     )
     p = {n: jnp.asarray(v, jnp.float32) for n, v in random_params(model, n_p, rng).items()}
@@ -277,14 +296,15 @@ def test_fit_log_likelihood_matches_numpy_loop_at_the_draws(model: str) -> None:
     data = as_task_data(choices, outcomes, valid, n_options=3)
     settings = SamplerSettings(chains=1, warmup=15, samples=4, metric="diag")
     idata = fit(model, data, settings, dataset="ll")
-    got = idata.log_likelihood["choice"].values[0]  # [draws, participants]
+    got = idata.log_likelihood[OBSERVED].values[0]  # [draws, participants]
     assert got.shape == (4, n_p)
     assert "participant_log_lik" not in idata.posterior
     for d in range(4):
         params = {
             p: idata.posterior[p].values[0, d].astype(np.float64) for p in MODELS[model].param_names
         }
-        expected = reference(model, params, data.choices, data.outcomes, data.mask, 3)
+        trials = data.trials
+        expected = reference(model, params, trials["choice"], trials["outcome"], data.mask, 3)
         np.testing.assert_allclose(got[d], expected.sum(axis=1), rtol=2e-4, atol=2e-3)
 
 
@@ -301,9 +321,7 @@ def test_trial_outputs_match_numpy_loop(n_options: int) -> None:
     got = trial_outputs(
         MODELS["rw"],
         {k: np.asarray(v, np.float32) for k, v in params.items()},
-        choices.astype(np.int32),
-        outcomes.astype(np.float32),
-        mask,
+        bandit_trials(choices, outcomes, mask),
         n_options,
     )
     assert set(got) == {"log_probs", *MODELS["rw"].latent_names}

@@ -24,7 +24,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from cogfit.data import TaskData
+from cogfit.data import TaskData, from_arrays
 from cogfit.errors import ConfigError, DataError
 from cogfit.marginal import (
     ESS_QUANTILE,
@@ -37,19 +37,28 @@ from cogfit.marginal import (
 )
 from cogfit.models import get_model
 from cogfit.models.base import BehaviouralModel, ParamSpec
+from cogfit.models.catalog import BANDIT_COLUMNS
+from cogfit.models.spec import ModelSpec
+from cogfit.names import OBSERVED
 from cogfit.schema import section_defaults
 from cogfit.simulate import choice_probabilities, simulate_bandit, update_values
 
 #: a choice bias: P(choice 1) = sigmoid(b), nothing learnt (the state is unused)
 BIAS = BehaviouralModel(
-    name="bias",
-    description="a fixed bias towards option 1",
-    params=(ParamSpec("b", "identity"),),
+    spec=ModelSpec(
+        name="bias",
+        description="a fixed bias towards option 1",
+        task="",
+        params=(ParamSpec("b", "identity"),),
+        latent_names=(),
+        affine=False,
+        reference="",
+        columns=BANDIT_COLUMNS[:1],  # the choice only
+    ),
     init=lambda p, k: jnp.zeros(()),
     update=lambda state, p, trial: state,
     logits=lambda state, p, trial: jnp.stack([jnp.zeros_like(p["b"]), p["b"]]),
     latents=lambda state, p, trial: {},
-    latent_names=(),
 )
 
 
@@ -74,7 +83,7 @@ def bias_reference(data: TaskData, mu: np.ndarray, sigma: np.ndarray, n: int) ->
     for s in range(mu.shape[0]):
         for i, g in enumerate(data.group_index):
             b = mu[s, g] + sigma[s, g] * nodes
-            out[s, i] = logsumexp(log_w + bias_log_lik(b, data.choices[i], data.mask[i]))
+            out[s, i] = logsumexp(log_w + bias_log_lik(b, data.trials["choice"][i], data.mask[i]))
     return out
 
 
@@ -87,10 +96,10 @@ def rw_log_lik(alpha: np.ndarray, beta: np.ndarray, data: TaskData, i: int) -> n
     for t in range(data.n_trials):
         if not data.mask[i, t]:
             continue
-        choice = np.full(n, data.choices[i, t])
+        choice = np.full(n, data.trials["choice"][i, t])
         probs = choice_probabilities(values, last, beta, np.zeros(n))
         total += np.log(probs[np.arange(n), choice])
-        outcome, valid = np.full(n, data.outcomes[i, t]), np.ones(n, bool)
+        outcome, valid = np.full(n, data.trials["outcome"][i, t]), np.ones(n, bool)
         values = update_values(values, choice, outcome, valid, alpha, alpha)
     return total
 
@@ -132,15 +141,14 @@ def bias_data() -> TaskData:
     rng = np.random.default_rng(3)
     choices = (rng.random((4, 12)) < [[0.2], [0.5], [0.8], [0.9]]).astype(np.int32)
     mask = rng.random((4, 12)) > 0.2
-    return TaskData(
-        participants=("a", "b", "c", "d"),
-        groups=("g0", "g1"),
+    data = from_arrays(
+        {"choice": choices, "outcome": np.zeros((4, 12))},
+        mask,
         group_index=np.array([0, 1, 0, 1], np.int32),
-        choices=np.where(mask, choices, 0),
-        outcomes=np.zeros((4, 12)),
-        mask=mask,
+        groups=("g0", "g1"),
         n_options=2,
     )
+    return replace(data, participants=("a", "b", "c", "d"))
 
 
 @pytest.fixture(scope="module")
@@ -150,15 +158,15 @@ def rw_data() -> TaskData:
     params = {"alpha": np.array([0.2, 0.5, 0.7]), "beta": np.array([2.0, 5.0, 8.0])}
     probs = np.tile([0.8, 0.2], (10, 1))
     choices, outcomes, valid = simulate_bandit("rw", params, probs, rng, missing_prob=0.15)
-    return TaskData(
-        participants=("p0", "p1", "p2"),
-        groups=("g0", "g1"),
+    data = from_arrays(
+        {"choice": choices, "outcome": outcomes},
+        valid,
         group_index=np.array([0, 1, 1], np.int32),
-        choices=np.where(valid, choices, 0).astype(np.int32),
-        outcomes=np.where(valid, outcomes, 0.0),
-        mask=valid,
+        groups=("g0", "g1"),
         n_options=2,
     )
+    assert data.participants == ("p0", "p1", "p2")
+    return data
 
 
 #: five draws of two groups' parameters, the last with a group sd of alpha near 0 (the
@@ -251,15 +259,14 @@ def test_masked_trials_add_nothing(rw_data: TaskData) -> None:
     def widen(x: np.ndarray, fill: object) -> np.ndarray:
         return np.insert(x, at, fill, axis=1)
 
-    padded = TaskData(
-        participants=rw_data.participants,
-        groups=rw_data.groups,
-        group_index=rw_data.group_index,
-        choices=widen(rw_data.choices, 1),
-        outcomes=widen(rw_data.outcomes, 1.0),
-        mask=widen(rw_data.mask, False),
-        n_options=2,
+    # masked cells hold arbitrary values, and even claim to have them (has_*)
+    fill = {"valid": False, "choice": 1, "outcome": 1.0}
+    padded = replace(
+        rw_data,
+        trials={k: widen(v, fill.get(k, True)) for k, v in rw_data.trials.items()},
+        block_start=widen(rw_data.block_start, False),
     )
+    assert set(padded.trials) == {"valid", "choice", "outcome", "has_choice", "has_outcome"}
     model = get_model("rw")
     plain = marginal_log_lik(model, rw_data, RW_DRAWS, 100, seed=4)
     wide = marginal_log_lik(model, padded, RW_DRAWS, 100, seed=4)
@@ -330,7 +337,7 @@ def test_run_marginal_writes_what_loo_reads(analysis_fits: dict[str, Path], tmp_
     for name in ("alpha_mu", "alpha_sigma", "beta_mu", "beta_sigma"):
         assert idata.posterior[name].dims == ("chain", "draw", "group")
         np.testing.assert_array_equal(idata.posterior[name].values, source.posterior[name].values)
-    log_lik = idata.log_likelihood["choice"]
+    log_lik = idata.log_likelihood[OBSERVED]
     assert log_lik.dims == ("chain", "draw", "participant")
     assert log_lik.shape == (n_chains, n_draws, 16)
     assert np.isfinite(log_lik.values).all() and (log_lik.values < 0).all()
@@ -394,7 +401,7 @@ def test_a_fold_scores_exactly_its_held_out_participants(
     participants = list(idata.constant_data.coords["participant"].values)
     scored = idata.constant_data["scored"].values
     assert [p for p, s in zip(participants, scored, strict=True) if s] == held
-    log_lik = idata.log_likelihood["choice"].values
+    log_lik = idata.log_likelihood[OBSERVED].values
     assert np.isfinite(log_lik[..., scored]).all() and np.isnan(log_lik[..., ~scored]).all()
     ess = idata.constant_data["is_ess"].values
     assert (ess[scored] > 0).all() and np.isnan(ess[~scored]).all()
@@ -403,7 +410,7 @@ def test_a_fold_scores_exactly_its_held_out_participants(
     # this "fold" has the full fit's group draws, so its held-out participants' values are
     # the full fit's, within both estimates' importance-sampling errors
     everyone = run_marginal(full, tmp_path / "all.nc", replace(settings, method="psis"), 1)
-    other = everyone.log_likelihood["choice"].values[..., scored]
+    other = everyone.log_likelihood[OBSERVED].values[..., scored]
     other_ess = everyone.constant_data["is_ess"].values[scored]
     se = np.sqrt(1.0 / ess[scored] + 1.0 / other_ess)
     assert (np.abs(log_lik[..., scored] - other) <= 5 * se).all()

@@ -38,8 +38,8 @@ def numpy_replicates(model: str, draws: dict, data, seed: int) -> tuple:  # noqa
     probs = delta_rule_loop(
         model,
         flat,
-        np.tile(data.choices, tile),
-        np.tile(data.outcomes, tile),
+        np.tile(data.trials["choice"], tile),
+        np.tile(data.trials["outcome"], tile),
         np.tile(data.mask, tile),
         data.n_options,
     )["probs"].reshape(n_draws, n_p, data.n_trials, data.n_options)
@@ -183,7 +183,8 @@ def test_summaries_equal_a_direct_computation() -> None:
         np.log(probs), np.maximum(c, 0)[..., None], axis=-1
     )[..., 0]
     t_rep = np.where(data.mask, picked(replicates), 0).sum(-1)
-    t_obs = np.where(data.mask, picked(np.broadcast_to(data.choices, replicates.shape)), 0).sum(-1)
+    observed = np.broadcast_to(data.trials["choice"], replicates.shape)
+    t_obs = np.where(data.mask, picked(observed), 0).sum(-1)
     np.testing.assert_allclose(people["p_value"], (t_rep <= t_obs).mean(axis=0))
     assert list(people["flagged"]) == list(people["p_value"] < 0.05)
     other = table[table["statistic"] != "participant"]

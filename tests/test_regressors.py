@@ -123,14 +123,15 @@ def test_regressors_equal_the_numpy_loop(model_name: str) -> None:
     loop = delta_rule_loop(
         model_name,
         flat,
-        np.tile(data.choices, tile),
-        np.tile(data.outcomes, tile),
+        np.tile(data.trials["choice"], tile),
+        np.tile(data.trials["outcome"], tile),
         np.tile(data.mask, tile),
         K,
     )
     mean = {k: v.reshape(n_draws, n_p, *v.shape[1:]).mean(axis=0) for k, v in loop.items()}
     median = {k: np.median(v, axis=0) for k, v in draws.items()}
-    at_median = delta_rule_loop(model_name, median, data.choices, data.outcomes, data.mask, K)
+    choices, outcomes = data.trials["choice"], data.trials["outcome"]
+    at_median = delta_rule_loop(model_name, median, choices, outcomes, data.mask, K)
 
     order = trials.sort_values(["participant", "trial"]).reset_index(drop=True)
     for estimate, expected in (("posterior_mean", mean), ("median_parameters", at_median)):
@@ -205,7 +206,9 @@ def test_run_regressors_end_to_end(analysis_fits: dict[str, Path], tmp_path: Pat
     params = {p: np.median(posterior[p].values.reshape(-1, 16), axis=0) for p in ("alpha", "beta")}
     data = task_data_from_trials(trials, 2)
     assert list(posterior.coords["participant"].values) == list(data.participants)
-    loop = delta_rule_loop("rw", params, data.choices, data.outcomes, data.mask, 2)
+    loop = delta_rule_loop(
+        "rw", params, data.trials["choice"], data.trials["outcome"], data.mask, 2
+    )
     check_rows(median, loop, data)
 
 

@@ -30,12 +30,14 @@ import numpy as np
 from numpyro.infer import MCMC, NUTS
 from cogfit.fit import SamplerSettings, fit
 from cogfit.hierarchical import hierarchical_model
-from cogfit.models import all_models
+from cogfit.models import get_model
+from cogfit.models.catalog import DELTA_RULE_SPECS
+from cogfit.names import OBSERVED
 import cogfit.segments as segments
 from cogfit.segments import Chains
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 
-MODELS = all_models()
+MODELS = {s.name: get_model(s.name) for s in DELTA_RULE_SPECS}
 traces = []  # the NUTS program's Python function runs only when JAX traces it
 program = segments.Chains._program
 def counted(self, batched=False):
@@ -51,7 +53,7 @@ n_p, n_t = 12, 60
 alpha, beta = rng.uniform(0.2, 0.6, n_p), rng.uniform(2.0, 6.0, n_p)
 c, o, v = simulate_bandit("rw", {"alpha": alpha, "beta": beta}, reversal_schedule(n_t), rng)
 data = as_task_data(c, o, v)
-args = (MODELS["rw"], data.choices, data.outcomes, data.mask, data.group_index,
+args = (MODELS["rw"], data.scan_inputs(MODELS["rw"]), data.group_index,
         data.n_groups, 2, "sequential", 5)  # likelihood in chunks of 5 participants
 fields = ("diverging", "num_steps", "adapt_state.step_size")
 key = jax.random.PRNGKey(11)
@@ -144,7 +146,7 @@ out["fit_shape"] = list(idata.posterior["alpha"].shape)
 text = log.getvalue()
 out["fit_logged"] = ("mass_blocks metric set from" in text
                      and "executions of at most 100 iterations" in text)
-out["fit_finite"] = bool(np.isfinite(idata.log_likelihood["choice"].values).all())
+out["fit_finite"] = bool(np.isfinite(idata.log_likelihood[OBSERVED].values).all())
 print(json.dumps(out))
 """
 

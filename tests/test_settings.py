@@ -20,6 +20,7 @@ from cogfit.clean import CleaningSpec
 from cogfit.diagnostics import Thresholds, summarise
 from cogfit.errors import ConfigError
 from cogfit.fit import SamplerSettings
+from cogfit.models.catalog import BANDIT_COLUMNS
 from cogfit.report import ReportOptions
 from cogfit.schema import SCHEMA_PATH, validate_config
 
@@ -30,6 +31,8 @@ EXAMPLE: dict[str, Any] = yaml.safe_load((REPO / "config/config.yaml").read_text
 DATASET = SCHEMA["properties"]["datasets"]["additionalProperties"]
 #: The name a key under a mapping with free names takes here (a prior's parameter).
 ENTRY_NAME = "alpha"
+#: a free name each per-column map accepts in the example config (a column it applies to)
+ENTRY_NAMES = {"scale": "outcome", "column_bases": "choice"}
 
 Config = dict[str, Any]
 SAMPLER = SCHEMA["properties"]["sampler"]
@@ -62,7 +65,7 @@ def keys(path: tuple[str, ...], schema: dict[str, Any]) -> Iterator[tuple[tuple[
         yield from keys((*path, key), sub)
     entries = schema.get("additionalProperties")
     if isinstance(entries, dict):
-        yield from keys((*path, ENTRY_NAME), entries)
+        yield from keys((*path, ENTRY_NAMES.get(path[-1], ENTRY_NAME)), entries)
 
 
 def probes(schema: dict[str, Any]) -> list[object]:
@@ -219,6 +222,7 @@ def test_every_default_is_the_schemas(
 def test_cleaning_spec_defaults_are_the_schemas() -> None:
     assert dataclass_defaults(CleaningSpec) == {
         "name": "",
+        "declared": BANDIT_COLUMNS,  # a model's, not the config's: a bandit's columns
         "delimiter": schema_default(("datasets", "x", "delimiter")),
         "precision": schema_default(("sampler", "precision")),
     }
@@ -234,6 +238,8 @@ def test_cleaning_spec_defaults_are_the_schemas() -> None:
     assert spec.max_missing_fraction == schema_default((*exclude, "max_missing_fraction"))
     assert list(spec.exclude_participants) == schema_default((*exclude, "participants"))
     assert spec.precision == schema_default(("sampler", "precision"))
+    assert spec.column_bases == schema_default(("datasets", "x", "column_bases")) == {}
+    assert spec.scale == schema_default(("datasets", "x", "scale")) == {}
 
 
 def test_summary_default_hdi_prob_is_the_schemas(idata: Any) -> None:

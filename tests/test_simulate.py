@@ -7,9 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from cogfit.models import all_models
+from cogfit.models import get_model
+from cogfit.models.catalog import DELTA_RULE_SPECS
 from cogfit.simulate import (
     MODEL_PARAMS,
+    as_task_data,
     choice_probabilities,
     reversal_schedule,
     simulate_bandit,
@@ -18,7 +20,7 @@ from cogfit.simulate import (
     update_values,
 )
 
-MODELS = all_models()
+MODELS = {s.name: get_model(s.name) for s in DELTA_RULE_SPECS}
 
 
 def constant(n: int, **values: float) -> dict[str, np.ndarray]:
@@ -96,7 +98,6 @@ def test_simulator_takes_the_registrys_parameters() -> None:
 def test_simulator_matches_the_jax_models(model: str) -> None:
     """Same semantics as the fitted models: per-trial log p(choice) agree to rounding."""
     from cogfit.likelihood import trial_log_probs
-    from cogfit.models import get_model
 
     rng = np.random.default_rng(5)
     n = 12
@@ -113,7 +114,8 @@ def test_simulator_matches_the_jax_models(model: str) -> None:
     probs = reference_probabilities(choices, outcomes, valid, 3, *standard_params(model, params))
     chosen = np.maximum(choices, 0)  # missed trials: any option, they are masked
     ours = np.where(valid, np.log(np.take_along_axis(probs, chosen[..., None], 2)[..., 0]), 0.0)
-    theirs = trial_log_probs(get_model(model), params, chosen, np.nan_to_num(outcomes), valid, 3)
+    data = as_task_data(chosen, np.nan_to_num(outcomes), valid, n_options=3)
+    theirs = trial_log_probs(get_model(model), params, data.scan_inputs(get_model(model)), 3)
     np.testing.assert_allclose(np.asarray(theirs), ours, atol=1e-4)
 
 

@@ -79,7 +79,7 @@ def test_the_guides_file_defines_the_model(in_tmp: Path) -> None:
             {"clash.py": "GUIDE_AS_RW"},
             "'rw' is a built-in model's name",
         ),
-        (["rw_forget"], {}, "unknown model 'rw_forget'; known models: ['rw', 'rw_dual'"),
+        (["rw_forget"], {}, "unknown model 'rw_forget'; known models: ['banditNarm_2par_lapse'"),
     ],
 )
 def test_a_bad_entry_fails_in_one_line(

@@ -12,14 +12,16 @@ import numpyro
 import numpyro.distributions as dist
 import pytest
 
+from cogfit.data import from_arrays
 from cogfit.fit import SamplerSettings, fit
 from cogfit.hierarchical import hierarchical_model, prior_median_point
 from cogfit.metric import plan_metric
-from cogfit.models import all_models
+from cogfit.models import get_model
+from cogfit.models.catalog import DELTA_RULE_SPECS
 from cogfit.simulate import as_task_data, reversal_schedule, simulate_bandit
 from cogfit.warmstart import advi_start, spiked_covariance, uniform_start
 
-MODELS = all_models()
+MODELS = {s.name: get_model(s.name) for s in DELTA_RULE_SPECS}
 
 
 def normal_mean_model(y: np.ndarray, prior_sd: float) -> None:
@@ -62,7 +64,7 @@ def test_advi_start_for_the_hierarchical_model() -> None:
     choices, outcomes, valid = simulate_bandit("rw", params, reversal_schedule(80), rng, 0.05)
     data = as_task_data(choices, outcomes, valid)
     model = MODELS["rw"]
-    args = (model, data.choices, data.outcomes, data.mask, data.group_index, 1, 2, "sequential")
+    args = (model, data.scan_inputs(model), data.group_index, 1, 2, "sequential")
     point = prior_median_point(model, n_p, 1)
     start = advi_start(hierarchical_model, args, point, jax.random.PRNGKey(1), chains=3)
     assert start is not None
@@ -85,7 +87,8 @@ def test_prior_median_point_is_numpyros_median_start() -> None:
     model = MODELS["rw_persev"]
     n_p, n_g = 5, 2
     z = np.zeros((n_p, 4), np.int32)
-    args = (model, z, z.astype(np.float32), z.astype(bool), np.array([0, 1, 0, 1, 1]), n_g, 2)
+    trials = from_arrays({"choice": z, "outcome": z.astype(np.float32)}, z.astype(bool))
+    args = (model, trials.scan_inputs(model), np.array([0, 1, 0, 1, 1]), n_g, 2)
     info = initialize_model(
         jax.random.PRNGKey(0),
         hierarchical_model,

@@ -5,20 +5,22 @@ line that names the file, the place (``line N`` as a spreadsheet shows it: heade
 one line per record even when a quoted cell spans text lines, blank lines counted; ``row N``
 for Parquet), the column (raw name and the cogfit name it maps to), the offending value and
 what was expected. Numbers are read exactly from their decimal text: integers (trial
-numbers, choices) must be below ``MAX_EXACT_INT`` = 2**53 in magnitude, outcomes finite in
-the fit's precision. A ``block`` column is kept as int64 when every cell is such an integer,
-else as its text labels, so a huge block number never wraps. Nothing is guessed silently:
-the only repairs are dropping exact duplicate rows, sorting trials, trimming spaces around
-ids and group labels (two spellings that then meet are an error), and choosing the
-delimiter that finds the mapped columns; each is logged. Numbers are read without the
-spaces around them. The output follows the contract in :mod:`cogfit.data`. The raw file is
-only ever opened for reading.
+numbers, options, codes) must be below ``MAX_EXACT_INT`` = 2**53 in magnitude, real values
+finite in the fit's precision. Which trial columns there are, and what each holds, the
+dataset's models declare (:class:`~cogfit.models.spec.ColumnSpec`). A ``block`` column is
+kept as int64 when every cell is such an integer, else as its text labels, so a huge block
+number never wraps. Nothing is guessed silently: the only repairs are dropping exact
+duplicate rows, sorting trials, trimming spaces around ids and group labels (two spellings
+that then meet are an error), and choosing the delimiter that finds the mapped columns; each
+is logged. Numbers are read without the spaces around them. The output follows the contract
+in :mod:`cogfit.data`. The raw file is only ever opened for reading.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import difflib
 import enum
 import functools
@@ -34,8 +36,11 @@ import numpy as np
 import pandas as pd
 
 from cogfit.columns import check_columns
-from cogfit.errors import DataError
+from cogfit.config import dataset_columns
+from cogfit.errors import ConfigError, DataError
 from cogfit.io import write_parquet
+from cogfit.models.catalog import BANDIT_COLUMNS
+from cogfit.models.spec import ColumnSpec
 from cogfit.schema import section_defaults, validate_section
 
 SUFFIX_FORMATS = {
@@ -53,7 +58,6 @@ DELIMITER_CANDIDATES = (",", ";", "\t", "|")
 MAX_EXACT_INT = 2**53
 DEFAULT_GROUP = "all"
 MAX_LISTED = 20  # log at most this many dropped duplicates one by one
-TRIAL_OUTPUT = ("participant", "group", "trial", "choice", "outcome", "missed")
 PARTICIPANT_OUTPUT = (
     "participant",
     "group",
@@ -87,16 +91,28 @@ class CleaningSpec:
     columns: dict[str, str]  # cogfit name -> raw column name
     n_options: int
     choice_base: int  # 0 or 1: how options are numbered in the raw file
-    missing_codes: tuple[str, ...]  # raw choice values meaning "no response" (besides empty)
+    missing_codes: tuple[str, ...]  # raw response values meaning "no response" (besides empty)
     min_trials: int
     max_missing_fraction: float
     exclude_participants: tuple[str, ...]
     name: str = ""  # dataset name, only for messages
     delimiter: str = "auto"  # CSV/TSV: "auto" or one character
-    precision: str = "float32"  # of the fit: outcomes must be finite in it
+    precision: str = "float32"  # of the fit: real values must be finite in it
+    declared: tuple[ColumnSpec, ...] = BANDIT_COLUMNS  # the trial columns the models read
+    column_bases: Mapping[str, int] = dataclasses.field(
+        default_factory=dict
+    )  # per column, not choice_base
+    scale: Mapping[str, float] = dataclasses.field(
+        default_factory=dict
+    )  # per real column, a factor
 
     def __post_init__(self) -> None:
         check_columns(self.columns, self.name, self.path)
+        unmapped = [c.name for c in self.declared if c.name not in self.columns]
+        if unmapped:
+            raise ConfigError(
+                f"columns for {self.path}: no raw column for {unmapped}, which the models read"
+            )
 
     @classmethod
     def from_config(
@@ -107,6 +123,7 @@ class CleaningSpec:
         :class:`ConfigError` naming the key); missing keys take the schema's defaults."""
         section = validate_section(("datasets", name), cfg)
         exclude = section["exclude"]
+        declared = dataset_columns(name, section)
         if precision is None:
             precision = section_defaults("sampler")["precision"]
         return cls(
@@ -122,7 +139,14 @@ class CleaningSpec:
             name=name,
             delimiter=section["delimiter"],
             precision=validate_section(("sampler", "precision"), precision),
+            declared=declared,
+            column_bases=section["column_bases"],
+            scale=section["scale"],
         )
+
+    def base(self, column: str) -> int:
+        """How the column's options or codes are numbered in the raw file."""
+        return int(self.column_bases.get(column, self.choice_base))
 
 
 def _stripped(values: list[str]) -> tuple[str, ...]:
@@ -571,74 +595,128 @@ def _parse_trial(spec: CleaningSpec, text: dict[str, pd.Series]) -> pd.Series:
     return values.astype(np.int64)
 
 
-def _parse_choice(spec: CleaningSpec, text: dict[str, pd.Series]) -> tuple[pd.Series, pd.Series]:
-    """(0-based choice as float, missed); empty cells and missing codes are missed trials."""
-    cells = text["choice"]
-    missed = (cells == "") | cells.isin(spec.missing_codes)
+def _absent(spec: CleaningSpec, cells: pd.Series, column: ColumnSpec) -> pd.Series:
+    """Empty cells, and for a response the missing codes: no value."""
+    empty = cells == ""
+    return empty | cells.isin(spec.missing_codes) if column.response else empty
+
+
+def _missed(spec: CleaningSpec, text: dict[str, pd.Series]) -> pd.Series:
+    """Trials without a required response: missed (the others' may be empty alone)."""
+    missed = pd.Series(False, index=text["participant"].index)
+    for column in spec.declared:
+        if column.response and not column.missing:
+            missed |= _absent(spec, text[column.name], column)
+    return missed
+
+
+def _parse_integer(
+    spec: CleaningSpec, text: dict[str, pd.Series], column: ColumnSpec, skip: pd.Series
+) -> pd.Series:
+    """An option, binary or code column as nullable Int64 (options and numbered codes
+    0-based); cells in ``skip`` (missed trials, empty cells) are <NA>."""
+    name, cells = column.name, text[column.name]
     values, failed = _parsed(cells, _exact_integer)
     too_large = values.map(lambda v: v is _Fault.TOO_LARGE).astype(bool)
-    low, high = spec.choice_base, spec.choice_base + spec.n_options - 1
+    expected, allowed, base = _allowed(spec, column)
     listed = f" or a missing code {list(spec.missing_codes)}" if spec.missing_codes else ""
-    codes = f"an empty cell{listed}"
+    codes = f", or an empty cell{listed} for no response" if column.response else ""
     _reject(
         spec,
         text,
-        "choice",
-        ~missed & failed & ~too_large,
-        _says(
-            "choice {value} is not an integer",
-            f"an option number {low}..{high}, or {codes} for no response",
-        ),
+        name,
+        ~skip & failed & ~too_large,
+        _says(f"{name} {{value}} is not an integer", f"{expected}{codes}"),
     )
-    choice = values.where(~failed).astype(float)
-    outside = ~missed & (too_large | (choice < low) | (choice > high))
-    near = choice[outside].between(low - 1, high + 1).all()  # all off by one: wrong base?
+    number = values.where(~failed).astype(float)
+    outside = ~skip & (too_large | ~number.isin(allowed))
+    hint = ""
+    if base is not None:
+        low, high = min(allowed), max(allowed)
+        if number[outside].between(low - 1, high + 1).all():  # all off by one: wrong base?
+            hint = f"; is {_base_key(spec, name)} right?"
     _reject(
         spec,
         text,
-        "choice",
+        name,
         outside,
-        _says(
-            "choice {value} is outside the options",
-            f"{low}..{high} (n_options = {spec.n_options}, choice_base = {spec.choice_base}"
-            f"{'; is choice_base right?' if near else ''}), or {codes} for no response",
-        ),
+        _says(f"{name} {{value}} is outside the {_plural(column)}", f"{expected}{hint}{codes}"),
     )
-    return (choice - spec.choice_base).where(~missed), missed
+    shift = 0 if base is None else base
+    return (number - shift).where(~skip).astype("Int64")
 
 
-def _describe_outcome(spec: CleaningSpec, cell: str) -> str:
-    largest = float(np.finfo(spec.precision).max)
+def _allowed(spec: CleaningSpec, column: ColumnSpec) -> tuple[str, list[int], int | None]:
+    """What the column's raw cells may be: its description, the values and their base."""
+    if column.kind == "binary":
+        return "0 or 1", [0, 1], None
+    if column.values:
+        shown = ", ".join(str(v) for v in column.values[:8])
+        more = ", ..." if len(column.values) > 8 else ""
+        return f"one of {shown}{more}", list(column.values), None
+    base, n = spec.base(column.name), column.n_levels(spec.n_options)
+    count = f"n_options = {n}" if column.levels is None else f"{n} {_plural(column)}"
+    setting = f"{_base_key(spec, column.name)} = {base}"
+    return f"{base}..{base + n - 1} ({count}, {setting})", list(range(base, base + n)), base
+
+
+def _plural(column: ColumnSpec) -> str:
+    return {"option": "options", "binary": "values 0 and 1"}.get(column.kind, "codes")
+
+
+def _base_key(spec: CleaningSpec, column: str) -> str:
+    """The setting that numbers ``column``'s raw values."""
+    return f"column_bases.{column}" if column in spec.column_bases else "choice_base"
+
+
+def _describe_real(spec: CleaningSpec, name: str, cell: str) -> str:
+    largest = float(np.finfo(spec.precision).max) / spec.scale.get(name, 1.0)
     expected = "a finite number such as 0 or 1"
     if _finite_float(cell, largest) is _Fault.TOO_LARGE:
         fix = " or set sampler.precision: float64" if spec.precision != "float64" else ""
         return (
-            f"outcome {cell!r} is too large for a {spec.precision} fit (largest {largest:.2g}); "
-            f"expected {expected} (rescale the outcomes{fix})"
+            f"{name} {cell!r} is too large for a {spec.precision} fit (largest {largest:.2g}); "
+            f"expected {expected} (rescale them with the dataset's scale.{name}{fix})"
         )
     if _DECIMAL_COMMA.fullmatch(cell):
         point = cell.replace(",", ".")
         expected += f" (decimal comma? expected a decimal point, e.g. {point!r})"
-    return f"outcome {cell!r} is not a number; expected {expected}"
+    return f"{name} {cell!r} is not a number; expected {expected}"
 
 
-def _parse_outcome(spec: CleaningSpec, text: dict[str, pd.Series], missed: pd.Series) -> pd.Series:
-    """Outcome as float; required on answered trials, ignored (NaN) on missed ones."""
-    cells = text["outcome"]
-    _reject(
-        spec,
-        text,
-        "outcome",
-        ~missed & (cells == ""),
-        _says(
-            "missing outcome {value} on a trial with a valid choice",
-            "an outcome on every trial with a response",
-        ),
-    )
-    largest = float(np.finfo(spec.precision).max)
+def _parse_real(
+    spec: CleaningSpec, text: dict[str, pd.Series], column: ColumnSpec, skip: pd.Series
+) -> pd.Series:
+    """A real column as float (times its ``scale``); NaN in ``skip``."""
+    name, cells = column.name, text[column.name]
+    factor = float(spec.scale.get(name, 1.0))
+    largest = float(np.finfo(spec.precision).max) / factor
     values, failed = _parsed(cells, functools.partial(_finite_float, largest=largest))
-    _reject(spec, text, "outcome", ~missed & failed, functools.partial(_describe_outcome, spec))
-    return values.where(~failed).astype(float).where(~missed)
+    _reject(spec, text, name, ~skip & failed, functools.partial(_describe_real, spec, name))
+    return (values.where(~failed).astype(float) * factor).where(~skip)
+
+
+def _parse_column(
+    spec: CleaningSpec, text: dict[str, pd.Series], column: ColumnSpec, missed: pd.Series
+) -> pd.Series:
+    """One declared column: required on answered trials unless it may be empty, ignored
+    (<NA>/NaN) on missed ones."""
+    absent = _absent(spec, text[column.name], column)
+    if not column.missing and not column.response:
+        _reject(
+            spec,
+            text,
+            column.name,
+            ~missed & absent,
+            _says(
+                f"missing {column.name} {{value}} on a trial with a response",
+                f"a {column.name} on every trial with a response",
+            ),
+        )
+    skip = missed | absent
+    if column.kind == "real":
+        return _parse_real(spec, text, column, skip)
+    return _parse_integer(spec, text, column, skip)
 
 
 def _parse_block(text: dict[str, pd.Series]) -> pd.Series:
@@ -660,17 +738,11 @@ def _parse(
         group = _parse_label(spec, raw, text, "group", log)
     else:
         group = pd.Series(DEFAULT_GROUP, index=participant.index)
-    choice, missed = _parse_choice(spec, text)
-    df = pd.DataFrame(
-        {
-            "participant": participant,
-            "group": group.astype(str),
-            "trial": trial,
-            "choice": choice.astype("Int64"),
-            "outcome": _parse_outcome(spec, text, missed),
-            "missed": missed.astype(bool),
-        }
-    )
+    missed = _missed(spec, text)
+    df = pd.DataFrame({"participant": participant, "group": group.astype(str), "trial": trial})
+    for column in spec.declared:
+        df[column.name] = _parse_column(spec, text, column, missed)
+    df["missed"] = missed.astype(bool)
     if "block" in text:
         df["block"] = _parse_block(text)
     return df
@@ -765,6 +837,28 @@ def _sort_trials(spec: CleaningSpec, df: pd.DataFrame, log: logging.Logger) -> p
 # --------------------------------------------------------------------------- summary
 
 
+def payoff(trials: pd.DataFrame) -> pd.Series | None:
+    """What each trial paid, for the checks that judge choices by it: ``outcome``, else
+    ``reward``, else ``gain`` less the magnitude of ``loss``; None when the table has
+    none of these."""
+    for name in ("outcome", "reward"):
+        if name in trials.columns:
+            return trials[name].astype(float)
+    if {"gain", "loss"} <= set(trials.columns):
+        return trials["gain"].astype(float) - trials["loss"].astype(float).abs()
+    return None
+
+
+def bandit_view(trials: pd.DataFrame, response: str | None) -> pd.DataFrame | None:
+    """The trials as a bandit's: the option ``response`` as ``choice`` and the
+    :func:`payoff` as ``outcome`` (what :func:`best_options` and :func:`p_best` read);
+    None without an option response or a payoff."""
+    paid = payoff(trials)
+    if response is None or paid is None:
+        return None
+    return trials.assign(choice=trials[response], outcome=paid)
+
+
 def best_options(trials: pd.DataFrame) -> pd.MultiIndex:
     """The best options as ``(participant[, block], choice)`` pairs, from valid trials.
 
@@ -799,7 +893,7 @@ def p_best(trials: pd.DataFrame) -> pd.Series:
     return rate.reindex(pd.unique(trials["participant"])).astype(float)
 
 
-def _summarise(df: pd.DataFrame) -> pd.DataFrame:
+def _summarise(df: pd.DataFrame, declared: tuple[ColumnSpec, ...]) -> pd.DataFrame:
     by = df.groupby("participant", sort=True)
     summary = pd.DataFrame(
         {
@@ -809,7 +903,9 @@ def _summarise(df: pd.DataFrame) -> pd.DataFrame:
         }
     )
     summary["missed_fraction"] = summary["n_missed"] / summary["n_trials"]
-    summary["p_best"] = p_best(df).reindex(summary.index)
+    options = [c.name for c in declared if c.response and c.kind == "option"]
+    bandit = bandit_view(df, options[0] if options else None)  # p_best is a bandit's measure
+    summary["p_best"] = np.nan if bandit is None else p_best(bandit).reindex(summary.index)
     return summary
 
 
@@ -882,11 +978,12 @@ def clean(
         deduped = parsed
     _check_groups(spec, deduped)
     trials = _sort_trials(spec, deduped, log).reset_index(drop=True)
-    summary = _apply_exclusions(spec, _summarise(trials))
+    summary = _apply_exclusions(spec, _summarise(trials, spec.declared))
 
     included = summary.index[~summary["excluded"]]
     out = trials[trials["participant"].isin(included)].reset_index(drop=True)
-    columns = list(TRIAL_OUTPUT) + (["block"] if "block" in out.columns else [])
+    columns = ["participant", "group", "trial", *(c.name for c in spec.declared), "missed"]
+    columns += ["block"] if "block" in out.columns else []
     participants = summary.rename_axis("participant").reset_index()[list(PARTICIPANT_OUTPUT)]
     _log_summary(spec, log, n_rows=len(raw), trials=trials, summary=summary)
     return out[columns], participants

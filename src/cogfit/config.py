@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cogfit.columns import check_columns
+from cogfit.columns import check_columns, check_mapping, declared_columns
 from cogfit.errors import ConfigError
 from cogfit.links import check_link
 from cogfit.models import SPECS, ModelSpec, describe
+from cogfit.models.spec import ColumnSpec
 from cogfit.models.user import is_file_entry
 
 #: what a model's name may be: it is a path component and a Snakemake wildcard
@@ -20,12 +21,14 @@ MODEL_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Fail before any job starts on unknown models, prior overrides that match nothing,
-    two cogfit columns read from one raw column, or contrasts of what is not fitted."""
+    a trial column a model reads that is not mapped (or a mapped one no model reads), two
+    cogfit columns read from one raw column, or contrasts of what is not fitted."""
     scan = config.get("sampler", {}).get("scan", "auto")
     fitted: set[str] = set()  # every parameter of a model fitted to some dataset
     for name, ds in config["datasets"].items():
         check_columns(ds.get("columns") or {}, name)
         specs = dataset_specs(name, ds)
+        dataset_columns(name, ds, specs)
         fitted.update(p for spec in specs.values() for p in spec.param_names)
         for spec in specs.values():
             if scan == "associative" and not spec.affine:
@@ -74,6 +77,21 @@ def dataset_specs(name: str, ds: Mapping[str, Any]) -> dict[str, ModelSpec]:
             raise ConfigError(f"{key}: two entries name model {spec.name!r}")
         specs[spec.name] = spec
     return specs
+
+
+def dataset_columns(
+    name: str, ds: Mapping[str, Any], specs: Mapping[str, ModelSpec] | None = None
+) -> tuple[ColumnSpec, ...]:
+    """The trial columns dataset ``name``'s models read, checked against its column
+    mapping (:func:`cogfit.columns.check_mapping`); ``specs``: its models', when known."""
+    specs = dataset_specs(name, ds) if specs is None else specs
+    readers: dict[str, list[str]] = {}
+    for spec in specs.values():
+        for column in spec.columns:
+            readers.setdefault(column.name, []).append(spec.name)
+    declared = declared_columns(name, specs.values())
+    check_mapping(name, ds, declared, readers)
+    return declared
 
 
 def _check_contrasts(config: Mapping[str, Any], params: set[str]) -> None:

@@ -417,6 +417,14 @@ def group_misses(ppc: pd.DataFrame) -> tuple[int, int]:
     return int(rows["flagged"].astype(bool).sum()), len(rows)
 
 
+def measure_label(ppc: pd.DataFrame) -> str:
+    """What the learning curves and participants' proportions count: ``best`` (a
+    bandit's best choices), else the table's measure, e.g. ``pressed = 1``."""
+    rows = ppc.loc[ppc["statistic"] == PARTICIPANT, "condition"]
+    measure = str(rows.iloc[0]) if len(rows) else ""
+    return measure or "best"
+
+
 def _blocks(rows: pd.DataFrame) -> list[str]:
     """Blocks in natural order, the pooled one ("all") last."""
     names = natural_sorted(rows["block"])
@@ -424,8 +432,9 @@ def _blocks(rows: pd.DataFrame) -> list[str]:
 
 
 def ppc_figure(ppc: pd.DataFrame, style: FigureStyle | None = None) -> Figure:
-    """Posterior predictive checks: learning curves (observed proportion of best choices
-    per bin of trial position against the predicted mean and interval band; a row per
+    """Posterior predictive checks: learning curves (observed proportion of best choices,
+    or of 1 responses (:func:`measure_label`), per bin of trial position against the
+    predicted mean and interval band; a row per
     block, then the blocks pooled, a column per group) and, in the last row, stay
     probabilities after a better and a worse outcome (observed against the predicted mean
     with its interval) per group. Observed values outside the predicted interval (the
@@ -438,6 +447,8 @@ def ppc_figure(ppc: pd.DataFrame, style: FigureStyle | None = None) -> Figure:
         if not groups:
             return _message(style.figure(4 * style.line), "no posterior predictive statistics")
         colours = group_colours(groups)
+        label = measure_label(ppc)
+        measure = "best option" if label == "best" else label
         blocks = _blocks(curves)
         xlabel = "trial in block" if len(blocks) > 1 else "trial"
         n_rows = len(blocks) + (not stays.empty)
@@ -448,7 +459,7 @@ def ppc_figure(ppc: pd.DataFrame, style: FigureStyle | None = None) -> Figure:
                 rows = curves[(curves["block"] == block) & (curves["group"] == group)]
                 _draw_curve(axes[i, j], rows.sort_values("bin"), colours[group], xlabel)
                 axes[i, j].set_title(plain(_curve_title(group, block, len(blocks))))
-            axes[i, 0].set_ylabel("P(best option)")
+            axes[i, 0].set_ylabel(plain(f"P({measure})"))
         if not stays.empty:
             for j, group in enumerate(groups):
                 _draw_stay(axes[-1, j], stays[stays["group"] == group], colours[group])

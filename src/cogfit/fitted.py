@@ -9,7 +9,6 @@ trial place the cleaned table on those arrays with :func:`aligned_trials`.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -18,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cogfit.data import TRIAL_COLUMNS, TaskData
+from cogfit.data import KEY_COLUMNS, TaskData
 from cogfit.errors import DataError
 from cogfit.models import BehaviouralModel, ParamSpec, get_model
-from cogfit.names import OBSERVED, recorded_parameters, site_name
+from cogfit.names import VALID, observed_key, recorded_parameters, site_name
 
 #: the columns :func:`aligned_trials` adds: the participant's row in the fit's arrays and
 #: the trial's column (its position among the participant's trials)
@@ -53,21 +52,28 @@ def fitted_model(attrs: dict[str, Any]) -> BehaviouralModel:
             f"the fit of {model.name!r} recorded parameters {[s.name for s in specs]}, "
             f"but the model has {list(model.param_names)}: refit with this cogfit version"
         )
-    return dataclasses.replace(model, params=specs)
+    return model.with_params(specs)
 
 
 def fit_data(idata: Any) -> TaskData:
-    """The padded arrays the fit saw, from its observed and constant data."""
-    constant = idata.constant_data
-    choices = np.asarray(idata.observed_data[OBSERVED].values)
-    mask = np.asarray(constant["mask"].values, dtype=bool)
+    """The padded arrays the fit saw, from its observed and constant data
+    (:func:`cogfit.packaging.data_groups`)."""
+    constant = {k: np.asarray(v.values) for k, v in idata.constant_data.items()}
+    if VALID not in constant:
+        raise DataError("the fit has no per-trial data of this cogfit version: refit it")
+    trials = {k: constant.pop(k) for k in list(constant) if k not in ("block_start", "group_index")}
+    for response, values in idata.observed_data.items():
+        trials[response] = np.maximum(np.asarray(values.values), 0)
+    for key, values in trials.items():
+        masks = key == VALID or key.startswith("has_")
+        integer = np.issubdtype(values.dtype, np.integer)
+        trials[key] = values.astype(bool if masks else np.int32 if integer else np.float64)
     return TaskData(
         participants=tuple(str(p) for p in idata.posterior.coords["participant"].values),
         groups=tuple(str(g) for g in idata.posterior.coords["group"].values),
-        group_index=np.asarray(constant["group_index"].values, dtype=np.int32),
-        choices=np.where(mask, choices, 0).astype(np.int32),
-        outcomes=np.asarray(constant["outcome"].values, dtype=float),
-        mask=mask,
+        group_index=constant["group_index"].astype(np.int32),
+        trials=trials,
+        block_start=constant["block_start"].astype(bool),
         n_options=int(idata.posterior.attrs["n_options"]),
     )
 
@@ -109,7 +115,7 @@ def group_draws(fit: Fit, keep: int = 0) -> dict[str, np.ndarray]:
 def read_trials(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The cleaned trial table, with the columns every analysis stage needs."""
     trials = pd.read_parquet(path)
-    missing = [c for c in TRIAL_COLUMNS if c not in trials.columns]
+    missing = [c for c in KEY_COLUMNS if c not in trials.columns]
     if missing:
         raise DataError(f"{path}: lacks column(s) {missing}; expected a cleaned trials table")
     return trials
@@ -157,7 +163,7 @@ def _check_participants(data: TaskData, rows: pd.DataFrame, source: str) -> None
 
 
 def _check_trials(data: TaskData, rows: pd.DataFrame, source: str) -> None:
-    """Each participant's trials, valid or missed, choices and outcomes as the fit saw them."""
+    """Each participant's trials, valid or missed, with every trial column as the fit saw it."""
     counts = rows.groupby("participant", sort=False).size()
     longest = counts.idxmax()
     if counts[longest] > data.n_trials:
@@ -169,10 +175,16 @@ def _check_trials(data: TaskData, rows: pd.DataFrame, source: str) -> None:
     valid = ~rows["missed"].to_numpy(dtype=bool)
     mask = np.zeros_like(data.mask)
     mask[r[valid], c[valid]] = True
-    choice = rows["choice"].to_numpy(dtype=float, na_value=np.nan)
-    outcome = rows["outcome"].to_numpy(dtype=float)
-    same = np.isclose(data.outcomes[r, c], outcome, rtol=1e-6, atol=1e-6)
-    same &= data.choices[r, c] == np.nan_to_num(choice, nan=-1)
+    same = np.ones(len(rows), dtype=bool)
+    for column in data.columns:
+        if column not in rows:
+            same[:] = False
+            break
+        table = rows[column].to_numpy(dtype=float, na_value=np.nan)
+        has = data.trials[observed_key(column)][r, c]
+        same &= has == ~np.isnan(table)
+        fitted = data.trials[column][r, c].astype(float)
+        same &= ~has | np.isclose(fitted, table, rtol=1e-6, atol=1e-6)
     wrong = (mask != data.mask).any(axis=1)
     wrong[r[valid & ~same]] = True
     if wrong.any():
@@ -181,6 +193,6 @@ def _check_trials(data: TaskData, rows: pd.DataFrame, source: str) -> None:
         raise DataError(
             f"{source}: participant {pid!r}'s trials differ from the fit's (the table has "
             f"{int(mask[i].sum())} valid of {counts[pid]}, the fit {int(data.mask[i].sum())} "
-            "valid, or their choices or outcomes differ); expected the cleaned table the fit "
+            "valid, or their trial columns differ); expected the cleaned table the fit "
             "was made from"
         )

@@ -16,7 +16,6 @@ drops out of the fit and their offsets stay at the prior.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 
@@ -73,10 +72,4 @@ def fold_data(data: TaskData, held_out_mask: np.ndarray) -> TaskData:
             f"held-out mask: dtype {held.dtype}, shape {held.shape}; expected bool "
             f"({data.n_participants},)"
         )
-    mask = data.mask & ~held[:, None]
-    return replace(
-        data,
-        mask=mask,
-        choices=np.where(mask, data.choices, 0).astype(data.choices.dtype),
-        outcomes=np.where(mask, data.outcomes, 0.0),
-    )
+    return data.masked(np.broadcast_to(~held[:, None], data.mask.shape))

@@ -18,7 +18,7 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.distributions.transforms import biject_to
 
-from cogfit.likelihood import participant_log_lik
+from cogfit.likelihood import Trials, participant_log_lik
 from cogfit.links import get_link
 from cogfit.models.base import Array, BehaviouralModel, ParamSpec
 from cogfit.names import LOG_LIK_SITE, OBSERVED, site_names
@@ -71,9 +71,7 @@ def hierarchical_param(
 
 def hierarchical_model(
     model: BehaviouralModel,
-    choices: Array,
-    outcomes: Array,
-    mask: Array,
+    trials: Trials,
     group_index: Array,
     n_groups: int,
     n_options: int,
@@ -81,13 +79,13 @@ def hierarchical_model(
     chunk: int = 0,
 ) -> None:
     """NumPyro model: hierarchical parameters for every spec, then the choice likelihood
-    (``scan``, ``chunk``: see :func:`cogfit.likelihood.participant_log_lik`)."""
-    n_participants = choices.shape[0]
+    (``trials``, ``scan``, ``chunk``: see :func:`cogfit.likelihood.participant_log_lik`)."""
     group_index = jnp.asarray(group_index)
+    n_participants = group_index.shape[0]
     params = {
         spec.name: hierarchical_param(spec, n_participants, group_index, n_groups)
         for spec in model.params
     }
-    loglik = participant_log_lik(model, params, choices, outcomes, mask, n_options, scan, chunk)
+    loglik = participant_log_lik(model, params, trials, n_options, scan, chunk)
     numpyro.deterministic(LOG_LIK_SITE, loglik)
     numpyro.factor(OBSERVED, loglik.sum())

@@ -52,7 +52,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import jax
@@ -278,26 +278,24 @@ def variates(
 @functools.lru_cache(maxsize=8)  # one compiled program per model and shapes
 def _sample_fn(model: BehaviouralModel, n_options: int) -> Callable[..., tuple]:
     """Jitted ``(normal [M, P, D], radius [M_t, P], proposal, gaussian, population,
-    group_index [P], choices, outcomes, mask) -> (x [M, P, D], log L(x) [M, P], log t(x)
+    group_index [P], trials) -> (x [M, P, D], log L(x) [M, P], log t(x)
     [M, P])``: the first ``M_t`` samples from each participant's t component, then one from
     the Gaussian component of each of the ``M_g`` draws ``gaussian`` (``(mu, sigma)``,
     each [M_g, D, G]), then one from the population of each of the draws ``population``."""
     to_theta = _link_fn(model)
 
-    def log_lik(x: Array, choices: Array, outcomes: Array, mask: Array) -> Array:
+    def log_lik(x: Array, trials: dict[str, Array]) -> Array:
         """log L [M, P] at every sample: the likelihood's own scan, over the M x P pairs of
         sample and participant (each participant's trials repeated for its samples)."""
         n_m = x.shape[0]
         theta = {k: v.reshape(-1) for k, v in to_theta(x).items()}
-        tiled = [
-            jnp.broadcast_to(a, (n_m, *a.shape)).reshape(-1, a.shape[-1])
-            for a in (choices, outcomes, mask)
-        ]
-        return participant_log_lik(model, theta, *tiled, n_options).reshape(n_m, -1)
+        tiled = {
+            k: jnp.broadcast_to(a, (n_m, *a.shape)).reshape(-1, a.shape[-1])
+            for k, a in trials.items()
+        }
+        return participant_log_lik(model, theta, tiled, n_options).reshape(n_m, -1)
 
-    def sample(
-        normal, radius, proposal, gaussian, population, group_index, choices, outcomes, mask
-    ):  # noqa: ANN001, ANN202, E501
+    def sample(normal, radius, proposal, gaussian, population, group_index, trials):  # noqa: ANN001, ANN202
         n_t, n_g = radius.shape[0], gaussian[0].shape[0]
         t_eps = normal[:n_t] * radius[..., None]
         t_x = proposal.mean + jnp.einsum("pde,mpe->mpd", proposal.chol, t_eps)
@@ -307,7 +305,7 @@ def _sample_fn(model: BehaviouralModel, n_options: int) -> Callable[..., tuple]:
         g_x = comp.mean + solve_triangular(comp.chol, g_eps, lower=True, trans=1)[..., 0]
         mu, sigma = (_per_participant(a, group_index) for a in population)
         x = jnp.concatenate([t_x, g_x, mu + sigma * normal[n_t + n_g :]])
-        ll = log_lik(x, choices, outcomes, mask)
+        ll = log_lik(x, trials)
         return x, jnp.where(jnp.isnan(ll), -jnp.inf, ll), _log_t(x, proposal)
 
     return jax.jit(sample)
@@ -457,13 +455,13 @@ def marginal_log_lik(
     log_lik, ess = np.empty((n_s, n_p)), LowQuantile(n_s, n_p, ESS_QUANTILE)
     p_parts = list(draw_chunks(n_p, p_cells, budget))
     inputs = (np.arange(n_p), Proposal(*proposal))
-    data_inputs = (data.group_index, data.choices, data.outcomes, data.mask)
+    data_inputs = (data.group_index, data.scan_inputs(model))
     for done, pp in enumerate(p_parts, start=1):
         chunk = functools.partial(_take, part=pp, size=p_size)
         index, prop = jax.tree.map(chunk, inputs)
-        group_p, *trials = (chunk(a) for a in data_inputs)
+        group_p, trials = jax.tree.map(chunk, data_inputs)
         normal, radius = variates(seed, np.asarray(index), n_samples, n_t, len(model.params))
-        x, ll, log_t = sample(normal, radius, prop, *components, group_p, *trials)
+        x, ll, log_t = sample(normal, radius, prop, *components, group_p, trials)
         log_c = jnp.full(ll.shape, -jnp.inf)
         for _, mu_c, sigma_c, count_c in draw_chunk:
             mixture = _component_mixture(mu_c, sigma_c, count_c, group_p, prop, x)
@@ -560,19 +558,6 @@ def _scoring_data(trials_path: Any, fitted: TaskData) -> TaskData:
     return data
 
 
-def _select(data: TaskData, keep: np.ndarray) -> TaskData:
-    """The participants where ``keep`` is True (all groups kept, so group draws index
-    them as before)."""
-    return replace(
-        data,
-        participants=tuple(p for p, k in zip(data.participants, keep, strict=True) if k),
-        group_index=data.group_index[keep],
-        choices=data.choices[keep],
-        outcomes=data.outcomes[keep],
-        mask=data.mask[keep],
-    )
-
-
 def marginal_idata(
     draws: Mapping[str, np.ndarray],
     log_lik: np.ndarray,
@@ -656,9 +641,7 @@ def _score(
         n_m,
     )
     part = Proposal(*(a[scored] for a in proposal))
-    part_ll, part_ess = marginal_log_lik(
-        fit.model, _select(data, scored), flat, n_m, seed, part, log
-    )
+    part_ll, part_ess = marginal_log_lik(fit.model, data.select(scored), flat, n_m, seed, part, log)
     if scored.all():  # no second [S, P] array for a fit of all participants
         return part_ll, part_ess
     log_lik = np.full((n_s, data.n_participants), np.nan)

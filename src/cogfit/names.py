@@ -22,9 +22,13 @@ LEVELS: Mapping[str, str] = {
 #: deterministic site with each participant's log-likelihood: NUTS's collected draws
 #: carry it, so LOO/WAIC need no second pass (or compiled program) over the data
 LOG_LIK_SITE = "participant_log_lik"
-#: the observed choices: the likelihood's factor, and the variable of the InferenceData's
-#: ``observed_data`` (per trial) and ``log_likelihood`` (per participant) groups
-OBSERVED = "choice"
+#: the observed responses: the likelihood's factor, and the variable of the
+#: InferenceData's ``log_likelihood`` group (per participant, all responses summed)
+OBSERVED = "responses"
+#: a trial's key that is True on an answered trial (False: missed, or padding)
+VALID = "valid"
+#: the scan's key that is True on a trial where the model's state starts afresh
+RESET = "reset"
 #: the columns of ``ppc.parquet`` (written by :mod:`cogfit.ppc`, read by the figures and
 #: the report, which import no JAX)
 PPC_COLUMNS = (
@@ -47,6 +51,17 @@ PPC_COLUMNS = (
 )
 #: the posterior attribute that lists the model's parameters, comma-separated
 PARAMETERS_ATTR = "parameters"
+
+
+def observed_key(column: str) -> str:
+    """A trial's key that is True where ``column`` has a value."""
+    return f"has_{column}"
+
+
+def log_probs_key(responses: tuple[str, ...], response: str) -> str:
+    """The trial output with the log-probabilities of every value of ``response``:
+    ``log_probs`` for the primary (first) of the model's ``responses``."""
+    return "log_probs" if response == responses[0] else f"log_probs_{response}"
 
 
 def site_name(param: str, role: str) -> str:

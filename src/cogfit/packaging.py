@@ -18,6 +18,7 @@ from cogfit.names import (
     LOG_LIK_SITE,
     OBSERVED,
     PARAMETERS_ATTR,
+    observed_key,
     parameters_text,
     site_names,
 )
@@ -43,15 +44,12 @@ def to_inference_data(
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     log_lik = samples.pop(LOG_LIK_SITE)  # [chains, draws, P], computed with each draw
     extra = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
+    observed, constant = data_groups(model, data)
     idata = az.from_dict(
         posterior=samples,
         sample_stats=sample_stats(extra),
-        observed_data={OBSERVED: np.where(data.mask, data.choices, -1).astype(np.int32)},
-        constant_data={
-            "outcome": data.outcomes,
-            "mask": data.mask,
-            "group_index": data.group_index,
-        },
+        observed_data=observed,
+        constant_data=constant,
         coords={
             "group": list(data.groups),
             "participant": list(data.participants),
@@ -59,9 +57,7 @@ def to_inference_data(
         },
         dims={
             **posterior_dims(model),
-            OBSERVED: ["participant", "trial"],
-            "outcome": ["participant", "trial"],
-            "mask": ["participant", "trial"],
+            **{k: ["participant", "trial"] for k in (*observed, *constant)},
             "group_index": ["participant"],
         },
     )
@@ -78,6 +74,19 @@ def to_inference_data(
     for group in ("posterior", "sample_stats", "log_likelihood"):
         getattr(idata, group).attrs.update(attrs)
     return idata
+
+
+def data_groups(model: BehaviouralModel, data: TaskData) -> tuple[dict, dict]:
+    """The fit's data as InferenceData groups: ``observed_data`` the model's responses
+    (-1 where there is none), ``constant_data`` every other trial array, the block starts
+    and the participants' groups (:func:`cogfit.fitted.fit_data` reads them back)."""
+    observed = {
+        r: np.where(data.mask & data.trials[observed_key(r)], data.trials[r], -1).astype(np.int32)
+        for r in model.responses
+    }
+    constant = {k: v for k, v in data.trials.items() if k not in observed}
+    constant.update(block_start=data.block_start, group_index=data.group_index)
+    return observed, constant
 
 
 def posterior_dims(model: BehaviouralModel) -> dict[str, list[str]]:

@@ -70,12 +70,12 @@ import numpy as np
 import pandas as pd
 
 from cogfit.chunks import CELL_BUDGET
-from cogfit.clean import best_keys, best_options
+from cogfit.clean import bandit_view, best_keys, best_options
 from cogfit.data import TaskData
 from cogfit.fitted import COLUMN, ROW, aligned_trials, load_fit, read_trials
 from cogfit.io import write_parquet
 from cogfit.models import BehaviouralModel
-from cogfit.names import PPC_COLUMNS
+from cogfit.names import PPC_COLUMNS, log_probs_key, observed_key
 from cogfit.settings import settings_from_section
 from cogfit.trialwise import (
     Draws,
@@ -118,21 +118,31 @@ def inverse_cdf(log_probs: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
     return np.minimum(below, log_probs.shape[-1] - 1)
 
 
+def scored(data: TaskData, response: str) -> np.ndarray:
+    """bool [P, T]: the trials on which ``response`` was observed (and is scored)."""
+    return data.mask & data.trials[observed_key(response)]
+
+
 def replicate_chunks(
     model: BehaviouralModel,
     data: TaskData,
     draws: Draws | Mapping[str, np.ndarray],
     seed: int,
     budget: int = CELL_BUDGET,
-) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
-    """Per chunk of draws: ``(draws slice, log_probs [n, P, T, K], choices [n, P, T])``,
-    the choices simulated as the module docstring says (-1 on masked cells)."""
+) -> Iterator[tuple[slice, dict[str, np.ndarray], dict[str, np.ndarray]]]:
+    """Per chunk of draws: ``(draws slice, {response: log_probs [n, P, T, K]}, {response:
+    replicates [n, P, T]})``, each response simulated as the module docstring says (-1
+    where it is not scored), the model's responses in order, one uniform array each."""
     rng = np.random.default_rng(seed)
-    shape = data.choices.shape
-    for part, out in output_chunks(model, data, draws, ("log_probs",), budget):
-        log_probs = out["log_probs"]
-        uniforms = rng.random((part.stop - part.start, *shape))
-        yield part, log_probs, np.where(data.mask, inverse_cdf(log_probs, uniforms), -1)
+    keys = {r: log_probs_key(model.responses, r) for r in model.responses}
+    for part, out in output_chunks(model, data, draws, tuple(keys.values()), budget):
+        log_probs, replicates = {}, {}
+        for response, key in keys.items():
+            log_probs[response] = out[key]
+            uniforms = rng.random((part.stop - part.start, *data.mask.shape))
+            drawn = inverse_cdf(out[key], uniforms)
+            replicates[response] = np.where(scored(data, response), drawn, -1)
+        yield part, log_probs, replicates
 
 
 def predicted_choices(
@@ -142,9 +152,18 @@ def predicted_choices(
     seed: int,
     budget: int = CELL_BUDGET,
 ) -> np.ndarray:
-    """Every draw's simulated choices [D, P, T] (-1 on masked cells); for small data."""
+    """Every draw's simulated primary responses [D, P, T] (-1 where not scored); for
+    small data."""
     chunks = replicate_chunks(model, data, draws, seed, budget)
-    return np.concatenate([choices for _, _, choices in chunks])
+    return np.concatenate([replicates[model.responses[0]] for _, _, replicates in chunks])
+
+
+def responses_log_lik(
+    log_probs: Mapping[str, np.ndarray], responses: Mapping[str, np.ndarray], data: TaskData
+) -> np.ndarray:
+    """``log p(responses | theta)`` per draw and participant [n, P], summed over the
+    responses where each is scored."""
+    return sum(log_lik(log_probs[r], values, scored(data, r)) for r, values in responses.items())
 
 
 def log_lik(log_probs: np.ndarray, choices: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -197,6 +216,13 @@ def trial_positions(rows: pd.DataFrame, bins: int) -> pd.DataFrame:
     )
 
 
+def response_hits(shape: tuple[int, int]) -> np.ndarray:
+    """bool [P, T, 2]: a binary response is a hit when it is 1."""
+    hits = np.zeros((*shape, 2), dtype=bool)
+    hits[..., 1] = True
+    return hits
+
+
 def best_hits(rows: pd.DataFrame, shape: tuple[int, int], n_options: int) -> np.ndarray:
     """bool [P, T, K]: option k is one of the participant's best in the trial's block."""
     best = best_options(rows)
@@ -218,9 +244,12 @@ def _cells(frame: pd.DataFrame, keys: list[str], counted: np.ndarray, shape: tup
     return cells, grouped
 
 
-def learning_curve_tallies(frame: pd.DataFrame, hits: np.ndarray) -> list[Tally]:
-    """Per block (when the data have blocks) and pooled over blocks (``all``)."""
-    valid = ~frame["missed"].to_numpy(dtype=bool)
+def learning_curve_tallies(
+    frame: pd.DataFrame, hits: np.ndarray, counted: np.ndarray, measure: str
+) -> list[Tally]:
+    """Per block (when the data have blocks) and pooled over blocks (``all``); ``counted``
+    [rows]: the rows whose response is scored; ``measure``: the rows' ``condition``."""
+    valid = counted
     pooled = frame.assign(block=ALL, block_order=0)
     sets = [pooled] if (frame["block"] == ALL).all() else [frame, pooled]
     tallies = []
@@ -228,14 +257,20 @@ def learning_curve_tallies(frame: pd.DataFrame, hits: np.ndarray) -> list[Tally]
         keys = ["group", "block_order", "block", "bin"]
         cells, grouped = _cells(rows, keys, valid, hits.shape[:2])
         labels = grouped["position"].agg(trial_low="min", trial_high="max").reset_index()
-        labels = labels.drop(columns="block_order").assign(statistic="learning_curve")
+        labels = labels.drop(columns="block_order").assign(
+            statistic="learning_curve", condition=measure
+        )
         tallies.append(Tally(cells, hits, labels))
     return tallies
 
 
-def stay_tally(rows: pd.DataFrame, shape: tuple[int, int], n_options: int) -> Tally:
-    """Stays after a better and after a worse previous outcome, per group."""
-    valid = rows[~rows["missed"].to_numpy(dtype=bool)]
+def stay_tally(
+    rows: pd.DataFrame, shape: tuple[int, int], n_options: int, counted: np.ndarray
+) -> Tally:
+    """Stays after a better and after a worse previous outcome, per group; ``rows`` a
+    :func:`cogfit.clean.bandit_view`, ``counted`` [rows] the rows whose response is
+    scored."""
+    valid = rows[counted]
     previous = valid.groupby("participant", sort=False)[["choice", "outcome"]].shift(1)
     mean = valid["outcome"].mean()
     outcome = previous["outcome"].to_numpy(dtype=float)
@@ -249,14 +284,16 @@ def stay_tally(rows: pd.DataFrame, shape: tuple[int, int], n_options: int) -> Ta
     return Tally(cells, hits, labels)
 
 
-def participant_tally(data: TaskData, hits: np.ndarray) -> Tally:
-    """Each participant's proportion of best choices, in the fit's order."""
-    cells = np.where(data.mask, np.arange(data.n_participants)[:, None], -1)
+def participant_tally(data: TaskData, hits: np.ndarray, counted: np.ndarray, measure: str) -> Tally:
+    """Each participant's proportion of hits (best choices, or 1 responses) on the
+    ``counted`` [P, T] trials, in the fit's order."""
+    cells = np.where(counted, np.arange(data.n_participants)[:, None], -1)
     labels = pd.DataFrame(
         {
             "participant": list(data.participants),
             "group": [data.groups[g] for g in data.group_index],
             "statistic": "participant",
+            "condition": measure,
         }
     )
     return Tally(cells, hits, labels)
@@ -339,19 +376,19 @@ def ppc_table(
     docstring)."""
     draws = as_draws(draws)
     frame = trial_positions(rows, settings.bins)
-    shape, k = data.choices.shape, data.n_options
-    hits = best_hits(frame, shape, k)
-    tallies = [*learning_curve_tallies(frame, hits), stay_tally(frame, shape, k)]
-    tallies.append(participant_tally(data, hits))
+    primary = model.responses[0]
+    tallies = task_tallies(model, data, frame)
     predicted: list[PerDraw | HitHistogram] = [PerDraw(draws.n_draws, t.n) for t in tallies[:-1]]
     predicted.append(HitHistogram(tallies[-1].n))
     below = np.zeros(data.n_participants)  # draws with T(y_rep) <= T(y_obs)
-    for part, log_probs, choices in replicate_chunks(model, data, draws, seed, budget):
+    seen = {r: data.trials[r] for r in model.responses}
+    for part, log_probs, replicates in replicate_chunks(model, data, draws, seed, budget):
         for tally, summary in zip(tallies, predicted, strict=True):
-            summary.add(part, tally.counts(choices))
-        replicated = log_lik(log_probs, choices, data.mask)
-        below += (replicated <= log_lik(log_probs, data.choices, data.mask)).sum(axis=0)
-    observed = [t.counts(np.where(data.mask, data.choices, -1)[None])[0] for t in tallies]
+            summary.add(part, tally.counts(replicates[primary]))
+        replicated = responses_log_lik(log_probs, replicates, data)
+        below += (replicated <= responses_log_lik(log_probs, seen, data)).sum(axis=0)
+    observed_primary = np.where(scored(data, primary), seen[primary], -1)[None]
+    observed = [t.counts(observed_primary)[0] for t in tallies]
     parts = [
         _summary(t, o, p, settings.interval)
         for t, o, p in zip(tallies, observed, predicted, strict=True)
@@ -360,6 +397,26 @@ def ppc_table(
     people["p_value"] = below / draws.n_draws
     people["flagged"] = people["p_value"] < settings.p_value_min
     return _tidy(pd.concat(parts, ignore_index=True))
+
+
+def task_tallies(model: BehaviouralModel, data: TaskData, frame: pd.DataFrame) -> list[Tally]:
+    """The statistics of the primary response, the participants' last: for an option
+    with a payoff, a bandit's best choices and stays; for a binary response, the
+    proportion of 1 responses (and stays, given a payoff)."""
+    primary = model.responses[0]
+    column = model.spec.column(primary)
+    counted_cells = scored(data, primary)
+    counted = counted_cells[frame[ROW].to_numpy(), frame[COLUMN].to_numpy()]
+    shape = data.mask.shape
+    bandit = bandit_view(frame, primary)
+    if column.kind == "option" and bandit is not None:
+        hits, measure = best_hits(bandit, shape, column.n_levels(data.n_options)), ""
+    else:
+        hits, measure = response_hits(shape), f"{primary} = 1"
+    tallies = learning_curve_tallies(frame, hits, counted, measure)
+    if bandit is not None:
+        tallies.append(stay_tally(bandit, shape, hits.shape[-1], counted))
+    return [*tallies, participant_tally(data, hits, counted_cells, measure)]
 
 
 def _summary(

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from cogfit.chunks import CELL_BUDGET
-from cogfit.data import TRIAL_COLUMNS, TaskData
+from cogfit.data import TaskData
 from cogfit.fitted import COLUMN, ROW, aligned_trials, load_fit, read_trials
 from cogfit.io import write_parquet
 from cogfit.models import BehaviouralModel
@@ -78,7 +78,7 @@ def regressor_table(
     [D, P] per parameter."""
     mean, median = _estimates(model, data, as_draws(draws), budget)
     blocks = [
-        _block_rows(rows, name, values, model.latent_names, data.n_options)
+        _block_rows(rows, name, values, model, data.columns)
         for name, values in (("posterior_mean", mean), ("median_parameters", median))
     ]
     return pd.concat(blocks, ignore_index=True)
@@ -154,18 +154,20 @@ def _block_rows(
     rows: pd.DataFrame,
     estimate: str,
     values: dict[str, np.ndarray],
-    latent_names: Sequence[str],
-    n_options: int,
+    model: BehaviouralModel,
+    trial_columns: Sequence[str],
 ) -> pd.DataFrame:
     """One estimate's rows: the trial columns, then the latents (in the model's order),
-    ``p_choice`` and ``p_option_k``."""
-    keep = [c for c in (*TRIAL_COLUMNS[:3], "block", *TRIAL_COLUMNS[3:]) if c in rows]
+    ``p_choice`` and ``p_option_k`` (of the primary response)."""
+    in_table = [c for c in rows.columns if c in trial_columns]  # the cleaned table's order
+    keys = ("participant", "group", "trial", "block", *in_table, "missed")
+    keep = [c for c in keys if c in rows]
     table = rows[keep].copy()
     table["estimate"] = estimate
     r, c = rows[ROW].to_numpy(), rows[COLUMN].to_numpy()
     missed = rows["missed"].to_numpy(dtype=bool)
     columns: dict[str, np.ndarray] = {}
-    for name in latent_names:
+    for name in model.latent_names:
         at = values[name][r, c]
         if at.ndim == 1:
             columns[name] = np.where(missed, np.nan, at)
@@ -173,9 +175,11 @@ def _block_rows(
             for k in range(at.shape[1]):
                 columns[f"{name}_{k}"] = np.where(missed, np.nan, at[:, k])
     probs = values["probs"][r, c]
-    chosen = np.where(missed, 0, rows["choice"].to_numpy(dtype=float, na_value=0)).astype(int)
-    columns["p_choice"] = np.where(missed, np.nan, probs[np.arange(len(rows)), chosen])
-    for k in range(n_options):
+    response = rows[model.responses[0]].to_numpy(dtype=float, na_value=np.nan)
+    absent = missed | np.isnan(response)
+    chosen = np.where(absent, 0, np.nan_to_num(response)).astype(int)
+    columns["p_choice"] = np.where(absent, np.nan, probs[np.arange(len(rows)), chosen])
+    for k in range(probs.shape[-1]):
         columns[f"p_option_{k}"] = probs[:, k]
     return pd.concat([table.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
 

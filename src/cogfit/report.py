@@ -711,6 +711,7 @@ def _ppc(model: _Model, style: FigureStyle) -> dict[str, Any] | None:
     if model.ppc is None:
         return None
     ppc = model.ppc
+    measure = figs.measure_label(ppc)
     people = _natural_rows(ppc[ppc["statistic"] == figs.PARTICIPANT])
     flagged = people[people["flagged"].astype(bool)]
     interval = ppc["interval"].dropna()
@@ -720,15 +721,14 @@ def _ppc(model: _Model, style: FigureStyle) -> dict[str, Any] | None:
         lambda: figs.ppc_figure(ppc, style),
         style,
         f"Observed (black) against predicted (mean: line; {share} interval: band or bar): "
-        "proportion of best choices per trial bin, and P(stay) after a better and a worse "
-        "outcome.",
+        f"P({measure}) per trial bin, and P(stay) after a better and a worse outcome.",
     )
     table = pd.DataFrame(
         {
             "participant": flagged["participant"],
             "group": flagged["group"],
-            "observed P(best)": [_fmt(v) for v in flagged["observed"]],
-            f"predicted P(best) [{share}]": [
+            f"observed P({measure})": [_fmt(v) for v in flagged["observed"]],
+            f"predicted P({measure}) [{share}]": [
                 _estimate(m, lo, hi)
                 for m, lo, hi in zip(
                     flagged["predicted_mean"],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -87,15 +88,21 @@ def model_args(
     device = runtime.device
     return (
         model,
-        jax.device_put(data.choices, device),
-        jax.device_put(data.outcomes.astype(settings.precision), device),
-        jax.device_put(data.mask, device),
+        jax.device_put(in_precision(data.scan_inputs(model), settings.precision), device),
         jax.device_put(data.group_index, device),
         data.n_groups,
         data.n_options,
         runtime.scan,
         runtime.chunk,
     )
+
+
+def in_precision(trials: Mapping[str, np.ndarray], precision: str) -> dict[str, np.ndarray]:
+    """The real-valued trial columns in the fit's precision; the others as they are."""
+    return {
+        k: v.astype(precision) if np.issubdtype(v.dtype, np.floating) else v
+        for k, v in trials.items()
+    }
 
 
 def start_point(model: BehaviouralModel, data: TaskData) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cogfit.data import TaskData
+from cogfit.data import TaskData, from_arrays
 from cogfit.models.catalog import SPECS
 
 #: model name -> the parameters it takes (each an array of shape [P]), for the models this
@@ -167,18 +167,8 @@ def as_task_data(
 
     Participants are named ``p0``, ``p1``, ...; missed cells are zeroed and masked.
     """
-    n_participants = choices.shape[0]
-    if group_index is None:
-        group_index = np.zeros(n_participants, dtype=np.int32)
-    return TaskData(
-        participants=tuple(f"p{i}" for i in range(n_participants)),
-        groups=tuple(groups),
-        group_index=np.asarray(group_index, dtype=np.int32),
-        choices=np.where(valid, choices, 0).astype(np.int32),
-        outcomes=np.where(valid, outcomes, 0.0),
-        mask=np.asarray(valid, dtype=bool),
-        n_options=n_options,
-    )
+    columns = {"choice": choices, "outcome": outcomes}
+    return from_arrays(columns, valid, group_index=group_index, groups=groups, n_options=n_options)
 
 
 __all__ = [

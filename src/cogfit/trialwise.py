@@ -133,34 +133,34 @@ def output_chunks(
 
     draws = as_draws(draws)
     one = _one_draw(model, data.n_options, names)
-    arrays = (jnp.asarray(data.choices), jnp.asarray(data.outcomes), jnp.asarray(data.mask))
+    arrays = {k: jnp.asarray(v) for k, v in data.scan_inputs(model).items()}
     cells = _cells_per_draw(one, draws, arrays)
     length = chunk_length(draws.n_draws, cells, budget)
-    compiled = jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
+    compiled = jax.jit(jax.vmap(one, in_axes=(0, None)))
     for part in draw_chunks(draws.n_draws, cells, budget):
         n = part.stop - part.start
         chunk = {k: _padded(np.asarray(v), length) for k, v in draws.take(part).items()}
-        out = compiled(chunk, *arrays)
+        out = compiled(chunk, arrays)
         yield part, {k: np.asarray(v)[:n] for k, v in out.items()}
 
 
 def _one_draw(model: BehaviouralModel, n_options: int, names: Sequence[str] | None) -> Any:
-    """``(params [P], choices, outcomes, mask) -> {name: [P, T, ...]}`` for one draw."""
+    """``(params [P], trials) -> {name: [P, T, ...]}`` for one draw."""
     from cogfit.likelihood import trial_outputs
 
-    def one(params, choices, outcomes, mask):  # noqa: ANN001, ANN202
-        out = trial_outputs(model, params, choices, outcomes, mask, n_options)
+    def one(params, trials):  # noqa: ANN001, ANN202
+        out = trial_outputs(model, params, trials, n_options)
         return out if names is None else {k: out[k] for k in names}
 
     return one
 
 
-def _cells_per_draw(one: Any, draws: Draws, arrays: tuple) -> int:
+def _cells_per_draw(one: Any, draws: Draws, arrays: Mapping[str, Any]) -> int:
     """Output cells one draw produces (its shapes, traced without computing)."""
     import jax
 
     params = {k: jax.ShapeDtypeStruct((draws.n_participants,), np.float32) for k in draws.names}
-    shapes = jax.eval_shape(one, params, *arrays)
+    shapes = jax.eval_shape(one, params, arrays)
     return int(sum(np.prod(s.shape) for s in jax.tree.leaves(shapes)))
 
 

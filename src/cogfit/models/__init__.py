@@ -5,6 +5,7 @@ the user's project (:mod:`cogfit.models.user`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -43,16 +44,7 @@ def describe(entry: str) -> ModelSpec:
         raise ConfigError(
             f"model {entry!r}: {model.name!r} is a built-in model's name; name yours otherwise"
         )
-    return ModelSpec(
-        name=model.name,
-        description=model.description,
-        task="",
-        params=model.params,
-        latent_names=model.latent_names,
-        affine=model.linear is not None,
-        reference="",
-        implementation=entry,
-    )
+    return dataclasses.replace(model.spec, implementation=entry)
 
 
 def all_models() -> dict[str, BehaviouralModel]:

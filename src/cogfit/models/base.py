@@ -14,12 +14,15 @@ import jax
 import jax.numpy as jnp
 
 from cogfit.errors import ConfigError
-from cogfit.models.spec import ModelSpec, ParamSpec, with_priors
+from cogfit.models.spec import ModelSpec, ParamSpec
+from cogfit.names import VALID, observed_key
 
 Array = jnp.ndarray
 Params = Mapping[str, Array]
-# (choice, outcome, valid) of one trial for one participant
-Trial = tuple[Array, Array, Array]
+#: one trial of one participant: every trial column of the data by name (0 where empty),
+#: ``valid`` (:data:`~cogfit.names.VALID`: an answered trial) and ``has_<column>``
+#: (:func:`~cogfit.names.observed_key`: the column has a value)
+Trial = Mapping[str, Array]
 State = Any
 
 
@@ -38,58 +41,102 @@ class LinearForm:
 
 @dataclass(frozen=True)
 class BehaviouralModel:
-    """A model = parameter specs + ``init``, ``update``, ``logits`` and ``latents`` for ONE
-    participant.
+    """A model = its spec (:class:`ModelSpec`) + ``init``, ``update``, ``logits`` and
+    ``latents`` for ONE participant.
 
-    ``init(params, n_options) -> state`` is the state before the first trial;
-    ``update(state, params, trial) -> state`` learns from one trial; ``logits(state,
-    params, trial) -> [K]`` are the choice rule's log-probabilities of every option up to
-    a constant, given the state before the trial (a softmax's logits, or any model's log
-    probabilities); ``latents(state, params, trial) -> {name: scalar or [K]}`` are the
-    trial-wise quantities a model-based analysis regresses on (values, prediction error),
-    named in ``latent_names``. All are pure JAX functions on scalars. ``update`` must leave
-    the state unchanged when ``valid`` is False (a missed or padding trial).
+    ``init(params, n_options) -> state`` is the state before the first trial (and after a
+    block reset); ``update(state, params, trial) -> state`` learns from one trial;
+    ``logits(state, params, trial)`` are the choice rule's log-probabilities up to a
+    constant of every value of each response, given the state before the trial: ``[K]``
+    for a model with one response, else ``{response: [K_r]}``; ``latents(state, params,
+    trial) -> {name: scalar or [K]}`` are the trial-wise quantities a model-based analysis
+    regresses on (values, prediction error), named in ``latent_names``. All are pure JAX
+    functions on scalars. ``update`` must leave the state unchanged when ``trial["valid"]``
+    is False (a missed or padding trial).
 
     The sequential scan calls :meth:`step` per trial; the associative scan finds every
     state from ``update``'s affine form and then scores all trials at once with
-    :meth:`emit`. The choice probabilities (:meth:`policy`) feed posterior predictive
-    checks and regressors.
+    :meth:`emit`. The probabilities (:meth:`policies`) feed posterior predictive checks
+    and regressors.
     """
 
-    name: str
-    description: str
-    params: tuple[ParamSpec, ...]
+    spec: ModelSpec
     init: Callable[[Params, int], State]
     update: Callable[[State, Params, Trial], State]
-    logits: Callable[[State, Params, Trial], Array]
+    logits: Callable[[State, Params, Trial], Array | Mapping[str, Array]]
     latents: Callable[[State, Params, Trial], Mapping[str, Array]]
-    latent_names: tuple[str, ...]
     linear: LinearForm | None = None
 
-    def emit(self, state: State, params: Params, trial: Trial) -> Array:
-        """log p(the trial's choice) given the state before it; 0 on a masked trial."""
-        choice, _, valid = trial
-        return jnp.where(valid, softmax_logp(self.logits(state, params, trial), choice), 0.0)
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
-    def policy(self, state: State, params: Params, trial: Trial) -> Array:
-        """Normalised log-probabilities of every option [K] given the state before the trial."""
-        return jax.nn.log_softmax(self.logits(state, params, trial))
+    @property
+    def description(self) -> str:
+        return self.spec.description
 
-    def step(self, state: State, params: Params, trial: Trial) -> tuple[State, Array]:
-        """One trial: score the choice, then learn from its outcome."""
-        return self.update(state, params, trial), self.emit(state, params, trial)
+    @property
+    def params(self) -> tuple[ParamSpec, ...]:
+        return self.spec.params
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.params)
+        return self.spec.param_names
+
+    @property
+    def latent_names(self) -> tuple[str, ...]:
+        return self.spec.latent_names
+
+    @property
+    def responses(self) -> tuple[str, ...]:
+        return self.spec.responses
+
+    def response_logits(self, state: State, params: Params, trial: Trial) -> dict[str, Array]:
+        """:attr:`logits` as ``{response: [K_r]}`` whatever the model returns."""
+        out = self.logits(state, params, trial)
+        if isinstance(out, Mapping):
+            return dict(out)
+        (response,) = self.responses  # a bare array is the only response's
+        return {response: out}
+
+    def emit(self, state: State, params: Params, trial: Trial) -> Array:
+        """log p(the trial's responses) given the state before it; a response without a
+        value, and a masked trial, add 0."""
+        total = jnp.zeros(())
+        for response, logits in self.response_logits(state, params, trial).items():
+            seen = trial[VALID] & trial[observed_key(response)]
+            total = total + jnp.where(seen, softmax_logp(logits, trial[response]), 0.0)
+        return total
+
+    def policies(self, state: State, params: Params, trial: Trial) -> dict[str, Array]:
+        """Normalised log-probabilities of every value of each response given the state
+        before the trial."""
+        return {
+            response: jax.nn.log_softmax(logits)
+            for response, logits in self.response_logits(state, params, trial).items()
+        }
+
+    def step(self, state: State, params: Params, trial: Trial) -> tuple[State, Array]:
+        """One trial: score the responses, then learn from the trial."""
+        return self.update(state, params, trial), self.emit(state, params, trial)
 
     def with_priors(self, overrides: Mapping[str, Mapping[str, Any]] | None) -> BehaviouralModel:
         """Apply per-parameter prior/link overrides; overrides for absent params are ignored."""
-        return dataclasses.replace(self, params=with_priors(self.params, overrides))
+        return dataclasses.replace(self, spec=self.spec.with_priors(overrides))
+
+    def with_params(self, params: tuple[ParamSpec, ...]) -> BehaviouralModel:
+        """The model with these parameter specs (the same names, e.g. as a fit recorded them)."""
+        if tuple(p.name for p in params) != self.param_names:
+            raise ConfigError(
+                f"model {self.name!r}: parameters {[p.name for p in params]} given, but the "
+                f"model has {list(self.param_names)}"
+            )
+        return dataclasses.replace(self, spec=dataclasses.replace(self.spec, params=params))
 
     def spec_hash(self) -> str:
-        """Hash of the parameter specs and the step functions' code: changes with the model."""
-        h = hashlib.sha256(repr(self.params).encode())
+        """Hash of the spec and the step functions' code: changes with the model."""
+        spec = dataclasses.replace(self.spec, description="", reference="", implementation="")
+        h = hashlib.sha256(repr(spec).encode())
         for fn in (self.init, self.update, self.logits, self.latents):
             try:
                 h.update(inspect.getsource(getattr(fn, "func", fn)).encode())
@@ -102,7 +149,7 @@ def implement(
     spec: ModelSpec,
     init: Callable[[Params, int], State],
     update: Callable[[State, Params, Trial], State],
-    logits: Callable[[State, Params, Trial], Array],
+    logits: Callable[[State, Params, Trial], Array | Mapping[str, Array]],
     latents: Callable[[State, Params, Trial], Mapping[str, Array]],
     linear: LinearForm | None = None,
 ) -> BehaviouralModel:
@@ -113,17 +160,7 @@ def implement(
             f"model {spec.name!r}: its spec says affine={spec.affine}, but its "
             f"implementation {'has' if linear is not None else 'has no'} affine form"
         )
-    return BehaviouralModel(
-        spec.name,
-        spec.description,
-        spec.params,
-        init,
-        update,
-        logits,
-        latents,
-        spec.latent_names,
-        linear,
-    )
+    return BehaviouralModel(spec, init, update, logits, latents, linear)
 
 
 def softmax_logp(logits: Array, choice: Array) -> Array:

@@ -6,7 +6,7 @@ functions, imported only when a model is fitted or analysed (:func:`cogfit.model
 
 from __future__ import annotations
 
-from cogfit.models.spec import ModelSpec, ParamSpec
+from cogfit.models.spec import ColumnSpec, ModelSpec, ParamSpec
 
 #: the trial-wise quantities of the delta-rule family's regressors
 DELTA_RULE_LATENTS = ("value", "value_chosen", "prediction_error")
@@ -22,41 +22,55 @@ KAPPA = ParamSpec("kappa", "identity", description="perseveration bonus for the 
 #: the task of the delta-rule family
 BANDIT = "bandit: one choice among n_options, one outcome per trial"
 
+#: a bandit trial: the option chosen (of the dataset's ``n_options``), and its outcome
+BANDIT_COLUMNS = (
+    ColumnSpec("choice", "option", "the option chosen", response=True),
+    ColumnSpec("outcome", "real", "the chosen option's outcome (reward)"),
+)
+
 RESCORLA_WAGNER = "Rescorla & Wagner (1972), Classical Conditioning II, 64-99"
 
+DELTA_RULE_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        "rw",
+        "Rescorla-Wagner learning with a softmax choice rule",
+        BANDIT,
+        (ALPHA, BETA),
+        DELTA_RULE_LATENTS,
+        affine=True,
+        reference=RESCORLA_WAGNER,
+        implementation="cogfit.models.delta_rule:RW",
+        columns=BANDIT_COLUMNS,
+    ),
+    ModelSpec(
+        "rw_dual",
+        "Rescorla-Wagner with separate learning rates for positive and negative prediction errors",
+        BANDIT,
+        (ALPHA_POS, ALPHA_NEG, BETA),
+        DELTA_RULE_LATENTS,
+        affine=False,
+        reference=("Frank, Moustafa, Haughey, Curran & Hutchison (2007), PNAS 104:16311-16316"),
+        implementation="cogfit.models.delta_rule:RW_DUAL",
+        columns=BANDIT_COLUMNS,
+    ),
+    ModelSpec(
+        "rw_persev",
+        "Rescorla-Wagner with a softmax that adds a perseveration bonus to the last choice",
+        BANDIT,
+        (ALPHA, BETA, KAPPA),
+        DELTA_RULE_LATENTS,
+        affine=True,
+        reference="Lau & Glimcher (2005), J. Exp. Anal. Behav. 84:555-579",
+        implementation="cogfit.models.delta_rule:RW_PERSEV",
+        columns=BANDIT_COLUMNS,
+    ),
+)
+
+
+#: every built-in model by config name
 SPECS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec(
-            "rw",
-            "Rescorla-Wagner learning with a softmax choice rule",
-            BANDIT,
-            (ALPHA, BETA),
-            DELTA_RULE_LATENTS,
-            affine=True,
-            reference=RESCORLA_WAGNER,
-            implementation="cogfit.models.delta_rule:RW",
-        ),
-        ModelSpec(
-            "rw_dual",
-            "Rescorla-Wagner with separate learning rates for positive and negative "
-            "prediction errors",
-            BANDIT,
-            (ALPHA_POS, ALPHA_NEG, BETA),
-            DELTA_RULE_LATENTS,
-            affine=False,
-            reference=("Frank, Moustafa, Haughey, Curran & Hutchison (2007), PNAS 104:16311-16316"),
-            implementation="cogfit.models.delta_rule:RW_DUAL",
-        ),
-        ModelSpec(
-            "rw_persev",
-            "Rescorla-Wagner with a softmax that adds a perseveration bonus to the last choice",
-            BANDIT,
-            (ALPHA, BETA, KAPPA),
-            DELTA_RULE_LATENTS,
-            affine=True,
-            reference="Lau & Glimcher (2005), J. Exp. Anal. Behav. 84:555-579",
-            implementation="cogfit.models.delta_rule:RW_PERSEV",
-        ),
+        *DELTA_RULE_SPECS,
     )
 }

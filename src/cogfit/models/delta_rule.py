@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from cogfit.models.base import Array, BehaviouralModel, LinearForm, Params, Trial, implement
 from cogfit.models.catalog import SPECS
 from cogfit.models.spec import ModelSpec
+from cogfit.names import VALID
 
 # alpha_pos, alpha_neg (the same array for one rate), beta, kappa (None: no perseveration)
 KernelParams = tuple[Array, Array, Array, Array | None]
@@ -41,18 +42,18 @@ def delta_rule_latents(state: DeltaState, kp: KernelParams, trial: Trial) -> dic
     """Every option's value before the trial, the chosen one's, and the prediction error
     ``outcome - V[choice]`` the update learns from."""
     values, _ = state
-    choice, outcome, _ = trial
-    chosen = jnp.sum(jnp.where(jnp.arange(values.shape[-1]) == choice, values, 0.0))
-    return {"value": values, "value_chosen": chosen, "prediction_error": outcome - chosen}
+    picked = jnp.arange(values.shape[-1]) == trial["choice"]
+    chosen = jnp.sum(jnp.where(picked, values, 0.0))
+    return {"value": values, "value_chosen": chosen, "prediction_error": trial["outcome"] - chosen}
 
 
 def delta_rule_update(state: DeltaState, kp: KernelParams, trial: Trial) -> DeltaState:
     """Learn from one trial: move the chosen value towards the outcome."""
     values, last = state
     alpha_pos, alpha_neg, _, _ = kp
-    choice, outcome, valid = trial
-    chosen = (jnp.arange(values.shape[-1]) == choice).astype(values.dtype)
-    delta = outcome - jnp.sum(values * chosen)
+    valid = trial[VALID]
+    chosen = (jnp.arange(values.shape[-1]) == trial["choice"]).astype(values.dtype)
+    delta = trial["outcome"] - jnp.sum(values * chosen)
     rate = alpha_pos if alpha_pos is alpha_neg else jnp.where(delta >= 0, alpha_pos, alpha_neg)
     new_values = values + jnp.where(valid, rate * delta, 0.0) * chosen
     new_last = None if last is None else jnp.where(valid, chosen, last)
@@ -68,10 +69,10 @@ def delta_rule_coefficients(
     ``m`` is the one-hot of a valid choice.
     """
     alpha, _, _, _ = kp
-    choice, outcome, valid = trial
-    chosen = jax.nn.one_hot(choice, n_options) * valid
+    valid = trial[VALID]
+    chosen = jax.nn.one_hot(trial["choice"], n_options) * valid
     a_values = 1.0 - alpha * chosen
-    b_values = alpha * chosen * outcome
+    b_values = alpha * chosen * trial["outcome"]
     if kp[3] is None:
         return (a_values, None), (b_values, None)
     a_last = jnp.broadcast_to(1.0 - valid, (n_options,)).astype(a_values.dtype)

@@ -1,7 +1,7 @@
-"""What a model is, as plain data: its parameters with their links and default priors, its
-description, latent quantities and reference. No JAX here: the config checks, the
-Snakefile and the report read these without importing it (:mod:`cogfit.models.base` adds
-the step functions)."""
+"""What a model is, as plain data: its parameters with their links and default priors, the
+trial columns it reads, its description, latent quantities and reference. No JAX here:
+the config checks, the Snakefile and the report read these without importing it
+(:mod:`cogfit.models.base` adds the step functions)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,68 @@ from cogfit.links import LINKS
 
 #: the keys a dataset's ``priors`` may override per parameter
 PRIOR_KEYS = ("link", "upper", "mean_loc", "mean_scale", "sd_scale")
+#: what a trial column holds: an option index (0-based once cleaned), a 0/1 response, a
+#: real number, or an integer code (a cue, a stimulus pair)
+COLUMN_KINDS = ("option", "binary", "real", "code")
+#: the cleaned table's own columns, which no model may declare
+RESERVED_COLUMNS = (
+    "participant",
+    "group",
+    "trial",
+    "block",
+    "missed",
+    "valid",
+    "reset",
+    "block_start",
+    "group_index",
+)
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One per-trial column a model reads, under the name the config maps a raw column to.
+
+    ``response``: an observed response the likelihood scores (the others are inputs: an
+    outcome, a cue). ``missing``: the cell may be empty on an answered trial, and the model
+    reads ``has_<name>`` (:func:`cogfit.names.observed_key`) to know; an empty required
+    response makes the trial missed (``valid`` False), and a required input must be there
+    on every answered trial. ``levels``: the number of options (``option``; None: the
+    dataset's ``n_options``) or of codes (``code``: 0..levels-1 once cleaned, numbered from
+    the dataset's base in the raw file); a ``code`` without levels lists its allowed raw
+    ``values``, kept as they are.
+    """
+
+    name: str
+    kind: str
+    description: str
+    response: bool = False
+    missing: bool = False
+    levels: int | None = None
+    values: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in COLUMN_KINDS:
+            raise ConfigError(
+                f"column {self.name!r}: unknown kind {self.kind!r}; expected one of "
+                f"{list(COLUMN_KINDS)}"
+            )
+        if self.name in RESERVED_COLUMNS or self.name.startswith("has_"):
+            raise ConfigError(
+                f"column {self.name!r}: a name cogfit uses itself; expected another name "
+                f"(not {list(RESERVED_COLUMNS)} nor has_*)"
+            )
+        if self.kind == "code" and self.levels is None and not self.values:
+            raise ConfigError(f"code column {self.name!r}: give its levels or its values")
+        if self.response and self.kind not in ("option", "binary"):
+            raise ConfigError(f"column {self.name!r}: a response is an option or a binary column")
+
+    def n_levels(self, n_options: int) -> int:
+        """How many values the cleaned column takes (options, codes; 2 for binary)."""
+        if self.kind == "binary":
+            return 2
+        if self.kind == "option" and self.levels is None:
+            return n_options
+        return int(self.levels or 0)
 
 
 @dataclass(frozen=True)
@@ -66,10 +128,13 @@ class ModelSpec:
     """A model's metadata: ``name`` (its config name), ``description``, ``task`` (the
     kind of task it is for), ``params``, ``latent_names`` (the trial-wise quantities its
     regressors report), ``affine`` (its state update is affine in the state, so the
-    associative scan applies), ``reference`` (the paper its equations come from) and
-    ``implementation`` (``module:attribute`` of its
-    :class:`~cogfit.models.base.BehaviouralModel`; empty for a model in a user's file,
-    which is found by its name)."""
+    associative scan applies), ``reference`` (the paper its equations come from),
+    ``columns`` (the trial columns it reads; the first response is the primary one,
+    which the stages report), ``block_reset`` (its state starts afresh at each new block),
+    ``stateless`` (no state carried between trials: one-shot choices, scored without a
+    scan) and ``implementation`` (``module:attribute`` of its
+    :class:`~cogfit.models.base.BehaviouralModel`; for a model in a user's file, its
+    ``file.py:name`` entry)."""
 
     name: str
     description: str
@@ -79,10 +144,32 @@ class ModelSpec:
     affine: bool
     reference: str
     implementation: str = ""
+    columns: tuple[ColumnSpec, ...] = ()
+    block_reset: bool = False
+    stateless: bool = False
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"model {self.name!r}: a column is declared twice in {names}")
+        if not self.responses:
+            raise ConfigError(f"model {self.name!r}: no response column among {names}")
 
     @property
     def param_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)
+
+    @property
+    def responses(self) -> tuple[str, ...]:
+        """The response columns, the primary one first."""
+        return tuple(c.name for c in self.columns if c.response)
+
+    def column(self, name: str) -> ColumnSpec:
+        """The declared column ``name``."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"model {self.name!r} declares no column {name!r}")
 
     def with_priors(self, overrides: Mapping[str, Mapping[str, Any]] | None) -> ModelSpec:
         """Per-parameter prior/link overrides applied (:func:`with_priors`)."""
