@@ -6,6 +6,9 @@ functions, imported only when a model is fitted or analysed (:func:`cogfit.model
 
 from __future__ import annotations
 
+from cogfit.models import (
+    narm_spec,
+)
 from cogfit.models.spec import ColumnSpec, ModelSpec, ParamSpec
 
 #: the trial-wise quantities of the delta-rule family's regressors
@@ -67,10 +70,11 @@ DELTA_RULE_SPECS: tuple[ModelSpec, ...] = (
 )
 
 
-#: every built-in model by config name
+#: every built-in model by config name: the delta-rule family, then one module per task
 SPECS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         *DELTA_RULE_SPECS,
+        *narm_spec.SPECS,
     )
 }

@@ -1,0 +1,1 @@
+"""Task environments and simulators of the model families, in NumPy (no JAX)."""
