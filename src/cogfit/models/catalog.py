@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cogfit.models import (
     narm_spec,
+    prl_spec,
 )
 from cogfit.models.spec import ColumnSpec, ModelSpec, ParamSpec
 
@@ -76,5 +77,6 @@ SPECS: dict[str, ModelSpec] = {
     for spec in (
         *DELTA_RULE_SPECS,
         *narm_spec.SPECS,
+        *prl_spec.SPECS,
     )
 }
