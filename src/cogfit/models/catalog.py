@@ -7,8 +7,10 @@ functions, imported only when a model is fitted or analysed (:func:`cogfit.model
 from __future__ import annotations
 
 from cogfit.models import (
+    gng_spec,
     narm_spec,
     prl_spec,
+    pst_spec,
 )
 from cogfit.models.spec import ColumnSpec, ModelSpec, ParamSpec
 
@@ -78,5 +80,7 @@ SPECS: dict[str, ModelSpec] = {
         *DELTA_RULE_SPECS,
         *narm_spec.SPECS,
         *prl_spec.SPECS,
+        *gng_spec.SPECS,
+        *pst_spec.SPECS,
     )
 }

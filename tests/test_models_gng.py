@@ -1,0 +1,281 @@
+"""The go/no-go family (gng_m1..gng_m4): the JAX likelihood against an independent
+plain-Python loop written from Guitart-Masip et al. (2012), the simulator against the
+same loop, and parameter recovery with real NUTS."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cogfit.data import TaskData, from_arrays
+from cogfit.likelihood import trial_log_probs, trial_outputs
+from cogfit.models import get_model, get_spec
+from cogfit.runtime import precision
+from cogfit.tasks import gng as task
+
+MODELS = ("gng_m1", "gng_m2", "gng_m3", "gng_m4")
+
+
+def reference(
+    model: str,
+    params: dict[str, np.ndarray],
+    cue: np.ndarray,
+    pressed: np.ndarray,
+    outcome: np.ndarray,
+    valid: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per trial, along the observed history: ``logp`` (log p of the response, 0 where
+    masked), ``p_go`` and the latents, by plain loops over participants and trials.
+
+    Guitart-Masip et al. (2012): per cue s, Q(go,s), Q(nogo,s) and V(s) start at 0;
+    W(go,s) = Q(go,s) + b + pi V(s), W(nogo,s) = Q(nogo,s); p(go) = (1-xi) *
+    exp(W_go) / (exp(W_go) + exp(W_nogo)) + xi/2; then Q(a_t,s_t) and V(s_t) move a
+    fraction ep towards rho * r_t (rhoRew for rewards and rhoPun for punishments in m4).
+    """
+    n_p, n_t = cue.shape
+    out = {
+        k: np.zeros((n_p, n_t))
+        for k in ("logp", "p_go", "q_go", "q_nogo", "w_go", "w_nogo", "sv", "pe")
+    }
+    for i in range(n_p):
+        xi, ep = float(params["xi"][i]), float(params["ep"][i])
+        b = float(params["b"][i]) if "b" in params else 0.0
+        pi = float(params["pi"][i]) if "pi" in params else 0.0
+        if "rho" in params:
+            rho_rew = rho_pun = float(params["rho"][i])
+        else:
+            rho_rew, rho_pun = float(params["rhoRew"][i]), float(params["rhoPun"][i])
+        q = {(a, s): 0.0 for a in ("go", "nogo") for s in range(4)}
+        v = [0.0] * 4
+        for t in range(n_t):
+            s = int(cue[i, t])
+            w_go = q["go", s] + b + pi * v[s]
+            w_nogo = q["nogo", s]
+            p = (1.0 - xi) * math.exp(w_go) / (math.exp(w_go) + math.exp(w_nogo)) + xi / 2.0
+            action = "go" if pressed[i, t] == 1 else "nogo"
+            r = float(outcome[i, t])
+            sensitivity = rho_rew if r > 0 else rho_pun if r < 0 else 0.0
+            for key, value in (
+                ("p_go", p),
+                ("q_go", q["go", s]),
+                ("q_nogo", q["nogo", s]),
+                ("w_go", w_go),
+                ("w_nogo", w_nogo),
+                ("sv", v[s]),
+                ("pe", sensitivity * r - q[action, s]),
+            ):
+                out[key][i, t] = value
+            if not valid[i, t]:
+                continue
+            out["logp"][i, t] = math.log(p if action == "go" else 1.0 - p)
+            q[action, s] += ep * (sensitivity * r - q[action, s])
+            v[s] += ep * (sensitivity * r - v[s])
+    return out
+
+
+def random_params(model: str, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Natural-scale values across each parameter's support."""
+    draw = {
+        "xi": lambda: rng.uniform(0.01, 0.5, n),
+        "ep": lambda: rng.uniform(0.05, 0.9, n),
+        "rho": lambda: rng.uniform(0.3, 8.0, n),
+        "rhoRew": lambda: rng.uniform(0.3, 8.0, n),
+        "rhoPun": lambda: rng.uniform(0.3, 8.0, n),
+        "b": lambda: rng.normal(0.0, 1.5, n),
+        "pi": lambda: rng.normal(0.0, 1.5, n),
+    }
+    return {name: draw[name]() for name in get_spec(model).param_names}
+
+
+def random_data(rng: np.random.Generator, n_p: int = 6, n_t: int = 80) -> TaskData:
+    """Random cues, responses and outcomes with missed trials and a shorter participant."""
+    valid = rng.random((n_p, n_t)) > 0.15
+    valid[0] = True
+    valid[1, 50:] = False  # a shorter participant: padding at the end
+    columns = {
+        "cue": rng.integers(0, 4, (n_p, n_t)),
+        "pressed": rng.integers(0, 2, (n_p, n_t)),
+        "outcome": rng.integers(-1, 2, (n_p, n_t)).astype(float),
+    }
+    return from_arrays(columns, valid)
+
+
+def _cells(data: TaskData) -> tuple[np.ndarray, ...]:
+    t = data.trials
+    return t["cue"], t["pressed"], t["outcome"], t["valid"]
+
+
+@pytest.mark.parametrize("scan", ["sequential", "associative"])
+@pytest.mark.parametrize("model", MODELS)
+def test_loglik_matches_reference(model: str, scan: str) -> None:
+    rng = np.random.default_rng(MODELS.index(model) + 10)
+    data = random_data(rng)
+    params = random_params(model, data.n_participants, rng)
+    expected = reference(model, params, *_cells(data))["logp"]
+    with precision("float64"):
+        got = np.asarray(
+            trial_log_probs(get_model(model), params, data.scan_inputs(get_model(model)), 2, scan)
+        )
+    np.testing.assert_array_equal(got[~data.mask], 0.0)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_loglik_in_float32(model: str) -> None:
+    """The default precision agrees with the float64 reference to float32 rounding."""
+    rng = np.random.default_rng(3)
+    data = random_data(rng)
+    params = random_params(model, data.n_participants, rng)
+    expected = reference(model, params, *_cells(data))["logp"]
+    f32 = {k: v.astype(np.float32) for k, v in params.items()}
+    inputs = {
+        k: v.astype(np.float32) if v.dtype == np.float64 else v
+        for k, v in data.scan_inputs(get_model(model)).items()
+    }
+    got = np.asarray(trial_log_probs(get_model(model), f32, inputs, 2))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("model", ["gng_m1", "gng_m4"])
+def test_policies_and_latents_match_reference(model: str) -> None:
+    rng = np.random.default_rng(5)
+    data = random_data(rng)
+    params = random_params(model, data.n_participants, rng)
+    ref = reference(model, params, *_cells(data))
+    with precision("float64"):
+        out = trial_outputs(get_model(model), params, data.scan_inputs(get_model(model)), 2)
+    mask = data.mask
+    np.testing.assert_allclose(np.exp(out["log_probs"][..., 1])[mask], ref["p_go"][mask], 1e-9)
+    np.testing.assert_allclose(np.exp(out["log_probs"]).sum(-1), 1.0, rtol=1e-12)
+    names = {"q_go": "q_go", "q_nogo": "q_nogo", "w_go": "w_go", "w_nogo": "w_nogo"}
+    names["prediction_error"] = "pe"
+    if model != "gng_m1":
+        names["stimulus_value"] = "sv"
+    assert set(out) - {"log_probs"} == set(names)
+    for latent, key in names.items():
+        np.testing.assert_allclose(np.asarray(out[latent])[mask], ref[key][mask], atol=1e-9)
+
+
+def test_masked_cells_do_not_teach() -> None:
+    """Garbage in masked cells changes no answered trial's probability."""
+    rng = np.random.default_rng(7)
+    data = random_data(rng)
+    model = get_model("gng_m4")
+    params = random_params("gng_m4", data.n_participants, rng)
+    inputs = data.scan_inputs(model)
+    base = np.asarray(trial_log_probs(model, params, inputs, 2))
+    noisy = dict(inputs)
+    masked = ~data.mask
+    garbage = rng.integers(0, 4, masked.shape)
+    noisy["cue"] = np.where(masked, garbage, inputs["cue"]).astype(np.int32)
+    noisy["pressed"] = np.where(masked, 1 - inputs["pressed"], inputs["pressed"]).astype(np.int32)
+    noisy["outcome"] = np.where(masked, 99.0, inputs["outcome"])
+    moved = np.asarray(trial_log_probs(model, params, noisy, 2))
+    np.testing.assert_allclose(moved, base, rtol=1e-6, atol=1e-6)
+
+
+def test_extreme_values_stay_finite() -> None:
+    """Large weight differences and tiny lapses give finite log-probabilities."""
+    rng = np.random.default_rng(8)
+    data = random_data(rng, n_p=3)
+    params = {
+        "xi": np.array([1e-12, 0.0, 0.3]),
+        "ep": np.full(3, 0.9),
+        "b": np.array([80.0, -80.0, 0.0]),
+        "pi": np.zeros(3),
+        "rho": np.full(3, 50.0),
+    }
+    model = get_model("gng_m3")
+    got = np.asarray(trial_log_probs(model, params, data.scan_inputs(model), 2))
+    assert np.isfinite(got).all()
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_simulator_probabilities_match_reference(model: str) -> None:
+    rng = np.random.default_rng(11)
+    params = random_params(model, 5, rng)
+    sim = task.simulate(model, params, rng, n_trials=120, missing_prob=0.05)
+    ref = reference(model, params, sim["cue"], sim["pressed"], sim["outcome"], sim["valid"])
+    np.testing.assert_allclose(sim["p_go"], ref["p_go"], rtol=1e-10)
+    assert set(np.unique(sim["cue"])) == {0, 1, 2, 3}
+    assert np.all(sim["pressed"][~sim["valid"]] == 0)
+
+
+def test_simulated_responses_follow_their_probabilities() -> None:
+    """Presses occur at the model's rate and outcomes at the task's (0.8 after the correct
+    action): binomial checks at about four standard errors."""
+    rng = np.random.default_rng(12)
+    params = random_params("gng_m3", 200, rng)
+    sim = task.simulate("gng_m3", params, rng, n_trials=120)
+    p, pressed = sim["p_go"].ravel(), sim["pressed"].ravel()
+    assert abs(pressed.mean() - p.mean()) < 4 * math.sqrt((p * (1 - p)).sum()) / p.size
+    cue, outcome = sim["cue"].ravel(), sim["outcome"].ravel()
+    correct = np.where(task.GO_CUE[cue], pressed == 1, pressed == 0)
+    better = np.where(task.WIN_CUE[cue], outcome == 1, outcome == 0)
+    assert set(np.unique(outcome[task.WIN_CUE[cue]])) == {0.0, 1.0}
+    assert set(np.unique(outcome[~task.WIN_CUE[cue]])) == {-1.0, 0.0}
+    for is_correct, rate in ((True, 0.8), (False, 0.2)):
+        hits = better[correct == is_correct]
+        assert abs(hits.mean() - rate) < 4 * math.sqrt(rate * (1 - rate) / hits.size)
+
+
+def test_example_is_raw_and_consistent() -> None:
+    trials, truth = task.example(seed=0)
+    assert list(trials.columns) == ["participant", "trial", "cue", "pressed", "outcome"]
+    assert trials["participant"].nunique() == 20 == len(truth)
+    assert set(trials["cue"]) == {1, 2, 3, 4}
+    assert set(trials["pressed"]) == {0, 1} and set(trials["outcome"]) <= {-1, 0, 1}
+    assert list(truth.columns) == ["participant", *get_spec(task.EXAMPLE_MODEL).param_names]
+    assert (trials.groupby(["participant", "cue"]).size() == 60).all()
+    again, _ = task.example(seed=0)
+    assert again.equals(trials)
+
+
+# --- parameter recovery -------------------------------------------------------------
+
+#: the recovery's population on the unconstrained scale (mean, sd)
+RECOVERY_MODEL = "gng_m3"
+POPULATION = {
+    "xi": (-1.8, 0.2),
+    "ep": (-1.0, 0.2),
+    "b": (0.6, 0.4),
+    "pi": (0.5, 0.3),
+    "rho": (1.4, 0.2),
+}
+
+
+@pytest.fixture(scope="module")
+def recovery() -> tuple:
+    from cogfit.fit import SamplerSettings, fit
+
+    rng = np.random.default_rng(2012)
+    n_p = 24
+    params = task.population_draws(POPULATION, n_p, rng)
+    sim = task.simulate(RECOVERY_MODEL, params, rng, n_trials=240)
+    data = from_arrays(
+        {k: sim[k] for k in ("cue", "pressed", "outcome")}, sim["valid"], n_options=2
+    )
+    settings = SamplerSettings(chains=2, warmup=300, samples=300, seed=3, device="cpu")
+    return fit(RECOVERY_MODEL, data, settings, dataset="gng-recovery"), params
+
+
+@pytest.mark.slow
+def test_recovery_group_means_cover_truth(recovery: tuple) -> None:
+    idata, truth = recovery
+    misses = []
+    for name, (mean, _) in POPULATION.items():
+        draws = idata.posterior[f"{name}_mu_natural"].values.ravel()
+        lo, hi = np.quantile(draws, [0.025, 0.975])
+        true = float(task.natural(name, np.array(mean)))
+        est = idata.posterior[name].mean(("chain", "draw")).values
+        r = np.corrcoef(est, truth[name])[0, 1]
+        print(
+            f"{name}: true {true:.3f}, posterior mean {draws.mean():.3f} "
+            f"[{lo:.3f}, {hi:.3f}], participant r = {r:.2f}"
+        )
+        if not lo <= true <= hi:
+            misses.append(f"{name}: 95% interval [{lo:.3f}, {hi:.3f}] misses {true:.3f}")
+    assert not misses, misses
+    assert int(idata.sample_stats["diverging"].sum()) < 10
