@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cogfit.models import (
     gng_spec,
+    igt_spec,
     narm_spec,
     prl_spec,
     pst_spec,
@@ -82,5 +83,6 @@ SPECS: dict[str, ModelSpec] = {
         *prl_spec.SPECS,
         *gng_spec.SPECS,
         *pst_spec.SPECS,
+        *igt_spec.SPECS,
     )
 }
