@@ -12,6 +12,7 @@ from cogfit.models import (
     narm_spec,
     prl_spec,
     pst_spec,
+    ts_spec,
 )
 from cogfit.models.spec import ColumnSpec, ModelSpec, ParamSpec
 
@@ -84,5 +85,6 @@ SPECS: dict[str, ModelSpec] = {
         *gng_spec.SPECS,
         *pst_spec.SPECS,
         *igt_spec.SPECS,
+        *ts_spec.SPECS,
     )
 }
