@@ -7,12 +7,15 @@ functions, imported only when a model is fitted or analysed (:func:`cogfit.model
 from __future__ import annotations
 
 from cogfit.models import (
+    dd_spec,
     gng_spec,
     igt_spec,
     narm_spec,
     prl_spec,
     pst_spec,
+    ra_spec,
     ts_spec,
+    ug_spec,
 )
 from cogfit.models.spec import ColumnSpec, ModelSpec, ParamSpec
 
@@ -86,5 +89,8 @@ SPECS: dict[str, ModelSpec] = {
         *pst_spec.SPECS,
         *igt_spec.SPECS,
         *ts_spec.SPECS,
+        *dd_spec.SPECS,
+        *ra_spec.SPECS,
+        *ug_spec.SPECS,
     )
 }
