@@ -11,7 +11,17 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-COPY = ("Snakefile", "workflow", "scripts", "config", "profiles", "envs", "src", "data/example")
+COPY = (
+    "Snakefile",
+    "workflow",
+    "scripts",
+    "config",
+    "profiles",
+    "envs",
+    "src",
+    "data/example",
+    "data/examples",
+)
 TINY_SAMPLER = {"chains": 2, "warmup": 150, "samples": 150, "seed": 11, "device": "cpu"}
 #: analysis stages at sizes that keep the end-to-end tests short
 TINY_ANALYSES = {
