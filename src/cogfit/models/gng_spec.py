@@ -38,8 +38,8 @@ COLUMNS = (
     ColumnSpec(
         "cue",
         "code",
-        "the cue shown: 1 = go to win, 2 = go to avoid losing, 3 = no-go to win, "
-        "4 = no-go to avoid losing",
+        "the cue shown (with choice_base: 1): 1 = go to win, 2 = go to avoid losing, "
+        "3 = no-go to win, 4 = no-go to avoid losing",
         levels=4,
     ),
     ColumnSpec(

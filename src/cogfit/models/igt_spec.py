@@ -37,7 +37,7 @@ COLUMNS = (
     ColumnSpec(
         "choice",
         "option",
-        "the deck chosen: 1-4 in the raw file for decks A-D (classically A and B are "
+        "the deck chosen: 1-4 for decks A-D with choice_base: 1 (classically A and B are "
         "disadvantageous, C and D advantageous); an empty cell is a missed trial",
         response=True,
         levels=N_DECKS,

@@ -52,7 +52,7 @@ NARM_COLUMNS = (
     ColumnSpec(
         "choice",
         "option",
-        "the arm chosen, of the dataset's n_options arms (raw: 1..N)",
+        "the arm chosen, of the dataset's n_options arms (1..N with choice_base: 1)",
         response=True,
     ),
     ColumnSpec("gain", "real", "the reward won on the trial, >= 0 (e.g. 0 or 1; 0 = none)"),
@@ -69,7 +69,7 @@ KALMAN_COLUMNS = (
     ColumnSpec(
         "choice",
         "option",
-        "the arm chosen, of the dataset's n_options arms (raw: 1..N)",
+        "the arm chosen, of the dataset's n_options arms (1..N with choice_base: 1)",
         response=True,
     ),
     ColumnSpec("outcome", "real", "the payoff of the chosen arm (points, e.g. 1-100)"),

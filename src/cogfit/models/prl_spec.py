@@ -90,7 +90,8 @@ COLUMNS = (
     ColumnSpec(
         "choice",
         "option",
-        "the option chosen: 1 or 2 in the raw file (as hBayesDM codes it); empty on a missed trial",
+        "the option chosen: 1 or 2 with choice_base: 1 (as hBayesDM codes it); empty on a "
+        "missed trial",
         response=True,
         levels=2,
     ),

@@ -67,8 +67,8 @@ TS_COLUMNS = (
     ColumnSpec(
         "choice1",
         "option",
-        "first-stage choice (hBayesDM's level1_choice: 1 = stimulus 1, 2 = stimulus 2 in "
-        "the raw file)",
+        "first-stage choice (hBayesDM's level1_choice, with choice_base: 1: 1 = stimulus "
+        "1, 2 = stimulus 2)",
         response=True,
         levels=2,
     ),
