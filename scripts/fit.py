@@ -27,6 +27,7 @@ def main(log):  # noqa: ANN001, ANN201
         n_options=snakemake.params.n_options,
         settings=settings,
         priors=snakemake.params.priors,
+        block_reset=snakemake.params.block_reset,
         fold=snakemake.params.get("fold"),
         log=log,
     )

@@ -108,3 +108,25 @@ def test_three_other_tasks_get_every_stage(tmp_path: Path) -> None:
     report = (results / "report/index.html").read_text(encoding="utf-8")
     for model in ("gng_m1", "gng_m2", "ts_par4", "dd_hyperbolic"):
         assert model in report
+
+
+@pytest.mark.slow
+def test_snakemake_plans_every_example(tmp_path: Path) -> None:
+    work = make_workdir(tmp_path)
+    for family in FAMILIES:
+        out = snakemake(work, "-n", "--configfile", f"config/examples/{family}.yaml").stdout
+        models = example_config(family)["datasets"][family]["models"]
+        for model in models:
+            assert f"results/examples/{family}/{family}/{model}/posterior.nc" in out, family
+
+
+def test_an_unmapped_column_stops_snakemake_in_one_line(tmp_path: Path) -> None:
+    work = make_workdir(tmp_path)
+    cfg = example_config("gng")
+    del cfg["datasets"]["gng"]["columns"]["cue"]
+    (work / "bad.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    assert proc.returncode != 0
+    message = proc.stderr.strip().splitlines()[-1]
+    assert message.startswith("config key datasets.gng.columns: no raw column for 'cue'")
+    assert "gng_m1, gng_m2, gng_m3, gng_m4 read(s)" in message

@@ -232,3 +232,10 @@ def test_p_best_needs_an_option_response_and_a_payoff(tmp_path: Path) -> None:
     mapping = {"participant": "id", "gamble": "gamble", "cert": "cert"}
     _, summary = clean(spec(path, columns=mapping, declared=declared, column_bases={}, scale={}))
     assert summary["p_best"].isna().all() and summary["n_trials"].tolist() == [2]
+
+
+def test_block_reset_always_needs_a_block_column() -> None:
+    message = config_error(example_config(block_reset="always"))
+    assert message.startswith("config key datasets.demo.block_reset: 'always'")
+    columns = {"participant": "s", "choice": "c", "outcome": "o", "block": "b"}
+    check_config(example_config(block_reset="always", columns=columns))

@@ -242,3 +242,37 @@ def test_a_stateless_model_is_scored_trial_by_trial() -> None:
     expected = np.where(valid, np.where(took == 1, -np.log1p(np.exp(-x)), -np.log1p(np.exp(x))), 0)
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(np.asarray(chunked), expected.sum(-1), rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("model", "setting", "expected"),
+    [
+        ("rw", "model", False),
+        ("rw", "always", True),
+        ("prl_rp", "model", True),
+        ("prl_rp", "never", False),
+    ],
+)
+def test_a_datasets_block_reset_overrides_the_models(
+    model: str, setting: str, expected: bool
+) -> None:
+    import json
+    from dataclasses import asdict
+
+    from cogfit.fitted import fitted_model
+
+    overridden = get_model(model).with_block_reset(setting)
+    assert overridden.spec.block_reset is expected
+    # a fit records what it ran with, and the stages read the model back so
+    attrs = {
+        "model": model,
+        "priors": json.dumps([asdict(p) for p in overridden.params]),
+        "block_reset": int(expected),
+    }
+    assert fitted_model(attrs).spec.block_reset is expected
+    data = from_arrays(
+        {"choice": np.zeros((1, 4), int), "outcome": np.ones((1, 4))},
+        np.ones((1, 4), bool),
+        block_start=np.array([[0, 0, 1, 0]], bool),
+    )
+    assert ("reset" in data.scan_inputs(overridden)) is expected

@@ -29,6 +29,11 @@ def check_config(config: Mapping[str, Any]) -> None:
         check_columns(ds.get("columns") or {}, name)
         specs = dataset_specs(name, ds)
         dataset_columns(name, ds, specs)
+        if ds.get("block_reset") == "always" and "block" not in (ds.get("columns") or {}):
+            raise ConfigError(
+                f"config key datasets.{name}.block_reset: 'always' restarts the models at "
+                "each block, but no block column is mapped (columns.block)"
+            )
         fitted.update(p for spec in specs.values() for p in spec.param_names)
         for spec in specs.values():
             if scan == "associative" and not spec.affine:

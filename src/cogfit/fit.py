@@ -60,10 +60,11 @@ def fit(
     priors: Mapping[str, Mapping[str, Any]] | None = None,
     dataset: str = "",
     log: logging.Logger = LOG,
+    block_reset: str = "model",
 ) -> Any:
     """Fit ``model_name`` (a built-in name or a ``file.py:name`` entry) to ``data`` and
-    return InferenceData."""
-    model = get_model(model_name).with_priors(priors)
+    return InferenceData; ``block_reset``: the dataset's setting."""
+    model = get_model(model_name).with_priors(priors).with_block_reset(block_reset)
     mcmc, timings = sample_posterior(model, data, settings, log)
     source = model_name if is_file_entry(model_name) else ""
     return to_inference_data(model, mcmc, data, settings, timings, dataset, source)
@@ -94,8 +95,10 @@ def run_fit(
     priors: Mapping[str, Mapping[str, Any]] | None = None,
     fold: tuple[int, int] | None = None,
     log: logging.Logger = LOG,
+    block_reset: str = "model",
 ) -> None:
-    """Read cleaned trials, fit, and write posterior.nc atomically.
+    """Read cleaned trials, fit, and write posterior.nc atomically (``block_reset``: the
+    dataset's setting, see :func:`fit`).
 
     ``fold = (k, K)``: fold k of K-fold cross-validation by participant
     (:mod:`cogfit.folds`, seeded by ``settings.seed``): the fold's participants are held
@@ -108,7 +111,7 @@ def run_fit(
     attrs: dict[str, Any] = {}
     if fold is not None:
         data, attrs = _held_out_fold(data, *fold, settings.seed, log)
-    idata = fit(model_name, data, settings, priors, dataset, log)
+    idata = fit(model_name, data, settings, priors, dataset, log, block_reset)
     for group in ("posterior", "sample_stats", "log_likelihood"):
         getattr(idata, group).attrs.update(attrs)
     write_netcdf(idata, out_path)

@@ -52,7 +52,10 @@ def fitted_model(attrs: dict[str, Any]) -> BehaviouralModel:
             f"the fit of {model.name!r} recorded parameters {[s.name for s in specs]}, "
             f"but the model has {list(model.param_names)}: refit with this cogfit version"
         )
-    return model.with_params(specs)
+    model = model.with_params(specs)
+    if "block_reset" in attrs:  # as the fit ran, whatever the dataset's setting now
+        model = model.with_block_reset("always" if int(attrs["block_reset"]) else "never")
+    return model
 
 
 def fit_data(idata: Any) -> TaskData:

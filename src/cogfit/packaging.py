@@ -136,6 +136,7 @@ def provenance(
         "dataset": dataset,
         PARAMETERS_ATTR: parameters_text(model.param_names),
         "priors": json.dumps([asdict(p) for p in model.params]),
+        "block_reset": int(model.spec.block_reset),
         "n_options": data.n_options,
         "cogfit_version": cogfit.__version__,
         "jax_version": jax.__version__,

@@ -11,6 +11,7 @@ rule fit:
         sampler=config["sampler"],
         n_options=lambda wc: config["datasets"][wc.dataset]["n_options"],
         priors=lambda wc: config["datasets"][wc.dataset]["priors"],
+        block_reset=lambda wc: config["datasets"][wc.dataset]["block_reset"],
         # the fitting code is part of what makes a fit (reruns and cache keys follow it)
         code=FIT_CODE_HASH,
     # between-workflow cache: `snakemake --cache fit` with $SNAKEMAKE_OUTPUT_CACHE set
@@ -41,6 +42,7 @@ rule fit_fold:
         sampler=config["sampler"],
         n_options=lambda wc: config["datasets"][wc.dataset]["n_options"],
         priors=lambda wc: config["datasets"][wc.dataset]["priors"],
+        block_reset=lambda wc: config["datasets"][wc.dataset]["block_reset"],
         fold=lambda wc: (int(wc.fold), config["compare"]["folds"]),
         code=FIT_CODE_HASH,
     threads: config["sampler"]["chains"]

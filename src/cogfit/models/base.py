@@ -124,6 +124,11 @@ class BehaviouralModel:
         """Apply per-parameter prior/link overrides; overrides for absent params are ignored."""
         return dataclasses.replace(self, spec=self.spec.with_priors(overrides))
 
+    def with_block_reset(self, setting: str) -> BehaviouralModel:
+        """Restarting at blocks as a dataset's ``block_reset`` says
+        (:meth:`ModelSpec.with_block_reset`)."""
+        return dataclasses.replace(self, spec=self.spec.with_block_reset(setting))
+
     def with_params(self, params: tuple[ParamSpec, ...]) -> BehaviouralModel:
         """The model with these parameter specs (the same names, e.g. as a fit recorded them)."""
         if tuple(p.name for p in params) != self.param_names:
@@ -134,10 +139,14 @@ class BehaviouralModel:
         return dataclasses.replace(self, spec=dataclasses.replace(self.spec, params=params))
 
     def spec_hash(self) -> str:
-        """Hash of the spec and the step functions' code: changes with the model."""
+        """Hash of the spec and the step functions' code, and that of the kernel functions
+        they call (``kernels``, see :func:`implement_kernel`): changes with the model."""
         spec = dataclasses.replace(self.spec, description="", reference="", implementation="")
         h = hashlib.sha256(repr(spec).encode())
-        for fn in (self.init, self.update, self.logits, self.latents):
+        steps = (self.init, self.update, self.logits, self.latents)
+        carriers = (*steps, self.linear.coefficients) if self.linear else steps
+        kernels = tuple(k for fn in carriers for k in getattr(fn, "kernels", ()))
+        for fn in (*steps, *kernels):
             try:
                 h.update(inspect.getsource(getattr(fn, "func", fn)).encode())
             except (OSError, TypeError):
@@ -161,6 +170,97 @@ def implement(
             f"implementation {'has' if linear is not None else 'has no'} affine form"
         )
     return BehaviouralModel(spec, init, update, logits, latents, linear)
+
+
+def implement_kernel(
+    spec: ModelSpec,
+    to_kernel: Callable[[Params], Any],
+    init: Callable[[Any, int], State] | None,
+    update: Callable[[State, Any, Trial], State] | None,
+    logits: Callable[..., Array | Mapping[str, Array]],
+    latents: Callable[..., Mapping[str, Array]],
+    coefficients: Callable[[Any, Trial, int], tuple[State, State]] | None = None,
+    *,
+    n_options: int | None = None,
+    named_latents: bool = False,
+) -> BehaviouralModel:
+    """The model of ``spec`` from a family's kernel: functions of the kernel parameters
+    ``kp = to_kernel(params)`` (a variant's mapping of its parameters to the kernel's
+    slots) in place of the parameters.
+
+    ``init(kp, n_options)``, ``update(state, kp, trial)``, ``logits(state, kp, trial)``,
+    ``latents(state, kp, trial)`` and ``coefficients(kp, trial, n_options)`` are then the
+    model's step functions and its :class:`LinearForm`; the model has the affine form
+    exactly when its spec is ``affine`` (``coefficients`` may serve only some variants).
+    A stateless kernel (one-shot choices) has no ``init`` and ``update`` (both None): its
+    state is ``()`` and never changes, and it reads ``logits(kp, trial)`` and
+    ``latents(kp, trial)``. ``n_options``: the number of options the task fixes, which
+    ``init`` and ``coefficients`` get instead of the dataset's; ``named_latents``: report
+    only the spec's ``latent_names`` of what ``latents`` returns.
+
+    Each step function carries the kernel functions it calls (``kernels``), so that
+    :meth:`BehaviouralModel.spec_hash` changes when a kernel does.
+    """
+    if (init is None) != (update is None) or (init is None) != spec.stateless:
+        raise ConfigError(
+            f"model {spec.name!r}: a kernel has both init and update, or neither exactly "
+            f"when its spec is stateless (stateless={spec.stateless})"
+        )
+    fixed = n_options
+
+    def carrying(fn: Callable, kernel: Callable) -> Callable:
+        """``fn``, marked as calling ``kernel`` on ``to_kernel``'s parameters."""
+        fn.kernels = (kernel, to_kernel)
+        return fn
+
+    if init is None:  # stateless: the state is () throughout
+
+        def step_init(p: Params, n_options: int) -> State:
+            return ()
+
+        def step_update(state: State, p: Params, trial: Trial) -> State:
+            return state
+
+        def step_logits(state: State, p: Params, trial: Trial) -> Array | Mapping[str, Array]:
+            return logits(to_kernel(p), trial)
+
+        def all_latents(state: State, p: Params, trial: Trial) -> Mapping[str, Array]:
+            return latents(to_kernel(p), trial)
+
+    else:
+
+        def step_init(p: Params, n_options: int) -> State:
+            return init(to_kernel(p), n_options if fixed is None else fixed)
+
+        def step_update(state: State, p: Params, trial: Trial) -> State:
+            return update(state, to_kernel(p), trial)
+
+        def step_logits(state: State, p: Params, trial: Trial) -> Array | Mapping[str, Array]:
+            return logits(state, to_kernel(p), trial)
+
+        def all_latents(state: State, p: Params, trial: Trial) -> Mapping[str, Array]:
+            return latents(state, to_kernel(p), trial)
+
+        step_init, step_update = carrying(step_init, init), carrying(step_update, update)
+
+    def step_latents(state: State, p: Params, trial: Trial) -> Mapping[str, Array]:
+        out = all_latents(state, p, trial)
+        return {name: out[name] for name in spec.latent_names} if named_latents else out
+
+    def step_coefficients(p: Params, trial: Trial, n_options: int) -> tuple[State, State]:
+        return coefficients(to_kernel(p), trial, n_options if fixed is None else fixed)
+
+    linear = None
+    if coefficients is not None and spec.affine:
+        linear = LinearForm(carrying(step_coefficients, coefficients))
+    return implement(
+        spec,
+        step_init,
+        step_update,
+        carrying(step_logits, logits),
+        carrying(step_latents, latents),
+        linear,
+    )
 
 
 def softmax_logp(logits: Array, choice: Array) -> Array:

@@ -174,3 +174,11 @@ class ModelSpec:
     def with_priors(self, overrides: Mapping[str, Mapping[str, Any]] | None) -> ModelSpec:
         """Per-parameter prior/link overrides applied (:func:`with_priors`)."""
         return dataclasses.replace(self, params=with_priors(self.params, overrides))
+
+    def with_block_reset(self, setting: str) -> ModelSpec:
+        """As a dataset's ``block_reset`` says: ``model`` (the spec's own), ``always`` or
+        ``never``."""
+        if setting not in ("model", "always", "never"):
+            raise ConfigError(f"block_reset {setting!r}: expected model, always or never")
+        reset = self.block_reset if setting == "model" else setting == "always"
+        return dataclasses.replace(self, block_reset=reset)
