@@ -203,8 +203,8 @@ def implement_kernel(
     """
     if (init is None) != (update is None) or (init is None) != spec.stateless:
         raise ConfigError(
-            f"model {spec.name!r}: a kernel has both init and update, or neither exactly "
-            f"when its spec is stateless (stateless={spec.stateless})"
+            f"model {spec.name!r}: a stateless spec's kernel has neither init nor update, "
+            f"any other both (stateless={spec.stateless})"
         )
     fixed = n_options
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 
-from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement
+from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement_kernel
 from cogfit.models.catalog import SPECS
 from cogfit.models.spec import ModelSpec
 
@@ -75,20 +75,7 @@ def dd_latents(kp: KernelParams, trial: Trial) -> dict[str, Array]:
 
 def _dd_model(spec: ModelSpec, to_kernel: Callable[[Params], KernelParams]) -> BehaviouralModel:
     """Bind a variant's parameter mapping to the kernel; no state (one-shot choices)."""
-
-    def init(p: Params, n_options: int) -> tuple:
-        return ()
-
-    def update(state: tuple, p: Params, trial: Trial) -> tuple:
-        return state
-
-    def logits(state: tuple, p: Params, trial: Trial) -> Array:
-        return dd_logits(to_kernel(p), trial)
-
-    def latents(state: tuple, p: Params, trial: Trial) -> dict[str, Array]:
-        return dd_latents(to_kernel(p), trial)
-
-    return implement(spec, init, update, logits, latents)
+    return implement_kernel(spec, to_kernel, None, None, dd_logits, dd_latents)
 
 
 DD_EXP = _dd_model(SPECS["dd_exp"], lambda p: (p["r"], None, None, p["beta"]))

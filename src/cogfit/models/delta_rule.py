@@ -14,7 +14,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from cogfit.models.base import Array, BehaviouralModel, LinearForm, Params, Trial, implement
+from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement_kernel
 from cogfit.models.catalog import SPECS
 from cogfit.models.spec import ModelSpec
 from cogfit.names import VALID
@@ -87,23 +87,15 @@ def _delta_rule_model(
     An affine spec learns at one rate whatever the sign of the prediction error, which
     makes its update affine in the values (see :class:`LinearForm`).
     """
-
-    def init(p: Params, n_options: int) -> DeltaState:
-        return delta_rule_init(to_kernel(p), n_options)
-
-    def update(state: DeltaState, p: Params, trial: Trial) -> DeltaState:
-        return delta_rule_update(state, to_kernel(p), trial)
-
-    def logits(state: DeltaState, p: Params, trial: Trial) -> Array:
-        return delta_rule_logits(state, to_kernel(p), trial)
-
-    def latents(state: DeltaState, p: Params, trial: Trial) -> dict[str, Array]:
-        return delta_rule_latents(state, to_kernel(p), trial)
-
-    linear = None
-    if spec.affine:
-        linear = LinearForm(lambda p, trial, k: delta_rule_coefficients(to_kernel(p), trial, k))
-    return implement(spec, init, update, logits, latents, linear)
+    return implement_kernel(
+        spec,
+        to_kernel,
+        delta_rule_init,
+        delta_rule_update,
+        delta_rule_logits,
+        delta_rule_latents,
+        delta_rule_coefficients,
+    )
 
 
 RW = _delta_rule_model(SPECS["rw"], lambda p: (p["alpha"], p["alpha"], p["beta"], None))

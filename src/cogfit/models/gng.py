@@ -28,7 +28,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from cogfit.models.base import Array, BehaviouralModel, LinearForm, Params, Trial, implement
+from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement_kernel
 from cogfit.models.catalog import SPECS
 from cogfit.models.spec import ModelSpec
 from cogfit.names import VALID
@@ -137,21 +137,9 @@ def gng_update(state: GngState, kp: KernelParams, trial: Trial) -> GngState:
 
 def _gng_model(spec: ModelSpec, to_kernel: Callable[[Params], KernelParams]) -> BehaviouralModel:
     """Bind a variant's parameter mapping to the shared kernel."""
-
-    def init(p: Params, n_options: int) -> GngState:
-        return gng_init(to_kernel(p), n_options)
-
-    def update(state: GngState, p: Params, trial: Trial) -> GngState:
-        return gng_update(state, to_kernel(p), trial)
-
-    def logits(state: GngState, p: Params, trial: Trial) -> Array:
-        return gng_logits(state, to_kernel(p), trial)
-
-    def latents(state: GngState, p: Params, trial: Trial) -> dict[str, Array]:
-        return gng_latents(state, to_kernel(p), trial)
-
-    linear = LinearForm(lambda p, trial, k: gng_coefficients(to_kernel(p), trial, k))
-    return implement(spec, init, update, logits, latents, linear)
+    return implement_kernel(
+        spec, to_kernel, gng_init, gng_update, gng_logits, gng_latents, gng_coefficients
+    )
 
 
 GNG_M1 = _gng_model(SPECS["gng_m1"], lambda p: (p["xi"], p["ep"], p["rho"], p["rho"], None, None))

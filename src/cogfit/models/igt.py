@@ -33,7 +33,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from cogfit.models.base import Array, BehaviouralModel, LinearForm, Params, Trial, implement
+from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement_kernel
 from cogfit.models.catalog import SPECS
 from cogfit.models.igt_spec import N_DECKS
 from cogfit.models.spec import ModelSpec
@@ -187,26 +187,19 @@ def igt_latents(state: IgtState, kp: IgtKernel, trial: Trial) -> dict[str, Array
 
 def _igt_model(spec: ModelSpec, to_kernel: Callable[[Params], IgtKernel]) -> BehaviouralModel:
     """Bind a variant's parameter mapping to the shared kernel; the decks are the choice
-    column's levels, whatever the dataset's ``n_options``."""
-    n_decks = spec.column("choice").levels or N_DECKS
-
-    def init(p: Params, n_options: int) -> IgtState:
-        return igt_init(to_kernel(p), n_decks)
-
-    def update(state: IgtState, p: Params, trial: Trial) -> IgtState:
-        return igt_update(state, to_kernel(p), trial)
-
-    def logits(state: IgtState, p: Params, trial: Trial) -> Array:
-        return igt_logits(state, to_kernel(p), trial)
-
-    def latents(state: IgtState, p: Params, trial: Trial) -> dict[str, Array]:
-        out = igt_latents(state, to_kernel(p), trial)
-        return {name: out[name] for name in spec.latent_names}
-
-    def coefficients(p: Params, trial: Trial, n_options: int) -> tuple[IgtState, IgtState]:
-        return igt_coefficients(to_kernel(p), trial, n_decks)
-
-    return implement(spec, init, update, logits, latents, LinearForm(coefficients))
+    column's levels, whatever the dataset's ``n_options``, and a variant reports its own
+    latents of all the kernel computes."""
+    return implement_kernel(
+        spec,
+        to_kernel,
+        igt_init,
+        igt_update,
+        igt_logits,
+        igt_latents,
+        igt_coefficients,
+        n_options=spec.column("choice").levels or N_DECKS,
+        named_latents=True,
+    )
 
 
 def consistency(cons: Array) -> Array:

@@ -37,7 +37,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from cogfit.models.base import Array, BehaviouralModel, LinearForm, Params, Trial, implement
+from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement, implement_kernel
 from cogfit.models.catalog import SPECS
 from cogfit.models.narm_spec import SIGMA_O
 from cogfit.models.spec import ModelSpec
@@ -120,21 +120,9 @@ def narm_update(state: NarmState, kp: NarmParams, trial: Trial) -> NarmState:
 
 def _narm_model(spec: ModelSpec, to_kernel: Callable[[Params], NarmParams]) -> BehaviouralModel:
     """Bind a variant's parameter mapping to the gain/loss kernel."""
-
-    def init(p: Params, n_options: int) -> NarmState:
-        return narm_init(to_kernel(p), n_options)
-
-    def update(state: NarmState, p: Params, trial: Trial) -> NarmState:
-        return narm_update(state, to_kernel(p), trial)
-
-    def logits(state: NarmState, p: Params, trial: Trial) -> Array:
-        return narm_logits(state, to_kernel(p), trial)
-
-    def latents(state: NarmState, p: Params, trial: Trial) -> dict[str, Array]:
-        return narm_latents(state, to_kernel(p), trial)
-
-    linear = LinearForm(lambda p, trial, k: narm_coefficients(to_kernel(p), trial, k))
-    return implement(spec, init, update, logits, latents, linear)
+    return implement_kernel(
+        spec, to_kernel, narm_init, narm_update, narm_logits, narm_latents, narm_coefficients
+    )
 
 
 BANDIT_NARM_4PAR = _narm_model(

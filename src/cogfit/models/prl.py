@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import jax.numpy as jnp
 
 from cogfit.errors import ConfigError
-from cogfit.models.base import Array, BehaviouralModel, LinearForm, Params, Trial, implement
+from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement_kernel
 from cogfit.models.prl_spec import SPECS as PRL_SPECS
 from cogfit.models.spec import ModelSpec
 from cogfit.names import VALID
@@ -100,11 +101,14 @@ def delta_update(values: Array, kp: DeltaParams, trial: Trial, variant: DeltaVar
     return values + jnp.where(trial[VALID], rate * delta, 0.0)
 
 
-def delta_coefficients(kp: DeltaParams, trial: Trial, variant: DeltaVariant) -> tuple[Array, Array]:
+def delta_coefficients(
+    kp: DeltaParams, trial: Trial, n_options: int, variant: DeltaVariant
+) -> tuple[Array, Array]:
     """(A, B) of the update ``V' = A * V + B``: ``A = 1 - eta * m``, ``B = eta * m * target``
     with ``m`` the options that learn on a valid trial and ``target`` = ``r`` for the
-    chosen option and ``-r`` for the unchosen one. Affine only when the rate does not
-    depend on the values: one rate, or a rate picked by the outcome."""
+    chosen option and ``-r`` for the unchosen one (``n_options`` is unused: two options).
+    Affine only when the rate does not depend on the values: one rate, or a rate picked by
+    the outcome."""
     outcome = trial["outcome"]
     chosen = _picked(trial["choice"], jnp.result_type(outcome, float))
     learns = jnp.ones_like(chosen) if variant.fictitious else chosen
@@ -138,28 +142,20 @@ def _delta_model(
     spec: ModelSpec, to_kernel: Callable[[Params], DeltaParams], variant: DeltaVariant
 ) -> BehaviouralModel:
     """Bind a variant's parameter mapping and static choices to the delta-rule kernel."""
-
-    def init(p: Params, n_options: int) -> Array:
-        return delta_init(to_kernel(p), n_options)
-
-    def update(values: Array, p: Params, trial: Trial) -> Array:
-        return delta_update(values, to_kernel(p), trial, variant)
-
-    def logits(values: Array, p: Params, trial: Trial) -> Array:
-        return delta_logits(values, to_kernel(p), trial)
-
-    def latents(values: Array, p: Params, trial: Trial) -> dict[str, Array]:
-        return delta_latents(values, to_kernel(p), trial, variant)
-
     two_rates = to_kernel({name: jnp.zeros(()) for name in spec.param_names})[1] is not None
     if spec.affine and two_rates and variant.rate_by == "prediction_error":
         raise ConfigError(
             f"model {spec.name!r}: a rate picked by the prediction error is not affine"
         )
-    linear = None
-    if spec.affine:
-        linear = LinearForm(lambda p, trial, k: delta_coefficients(to_kernel(p), trial, variant))
-    return implement(spec, init, update, logits, latents, linear)
+    return implement_kernel(
+        spec,
+        to_kernel,
+        delta_init,
+        partial(delta_update, variant=variant),
+        delta_logits,
+        partial(delta_latents, variant=variant),
+        partial(delta_coefficients, variant=variant),
+    )
 
 
 def ewa_init(kp: EwaParams, n_options: int) -> EwaState:
@@ -204,19 +200,7 @@ def _ewa_model(spec: ModelSpec) -> BehaviouralModel:
     def to_kernel(p: Params) -> EwaParams:
         return p["phi"], p["rho"], p["beta"]
 
-    def init(p: Params, n_options: int) -> EwaState:
-        return ewa_init(to_kernel(p), n_options)
-
-    def update(state: EwaState, p: Params, trial: Trial) -> EwaState:
-        return ewa_update(state, to_kernel(p), trial)
-
-    def logits(state: EwaState, p: Params, trial: Trial) -> Array:
-        return ewa_logits(state, to_kernel(p), trial)
-
-    def latents(state: EwaState, p: Params, trial: Trial) -> dict[str, Array]:
-        return ewa_latents(state, to_kernel(p), trial)
-
-    return implement(spec, init, update, logits, latents)
+    return implement_kernel(spec, to_kernel, ewa_init, ewa_update, ewa_logits, ewa_latents)
 
 
 FICTITIOUS = DeltaVariant(fictitious=True)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 
-from cogfit.models.base import Array, BehaviouralModel, LinearForm, Params, Trial, implement
+from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement_kernel
 from cogfit.models.catalog import SPECS
 from cogfit.models.spec import ModelSpec
 from cogfit.names import VALID, observed_key
@@ -105,23 +105,9 @@ def pst_coefficients(kp: KernelParams, trial: Trial, n_options: int) -> tuple[Ar
 def _pst_model(spec: ModelSpec, to_kernel: Callable[[Params], KernelParams]) -> BehaviouralModel:
     """Bind a variant's parameter mapping to the shared kernel; an affine spec learns at
     one rate."""
-
-    def init(p: Params, n_options: int) -> PstState:
-        return pst_init(to_kernel(p), n_options)
-
-    def update(state: PstState, p: Params, trial: Trial) -> PstState:
-        return pst_update(state, to_kernel(p), trial)
-
-    def logits(state: PstState, p: Params, trial: Trial) -> Array:
-        return pst_logits(state, to_kernel(p), trial)
-
-    def latents(state: PstState, p: Params, trial: Trial) -> dict[str, Array]:
-        return pst_latents(state, to_kernel(p), trial)
-
-    linear = None
-    if spec.affine:
-        linear = LinearForm(lambda p, trial, k: pst_coefficients(to_kernel(p), trial, k))
-    return implement(spec, init, update, logits, latents, linear)
+    return implement_kernel(
+        spec, to_kernel, pst_init, pst_update, pst_logits, pst_latents, pst_coefficients
+    )
 
 
 PST_Q = _pst_model(SPECS["pst_Q"], lambda p: (p["alpha"], p["alpha"], p["beta"]))

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 
-from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement
+from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement_kernel
 from cogfit.models.catalog import SPECS
 from cogfit.models.dd import power
 from cogfit.models.spec import ModelSpec
@@ -65,20 +65,7 @@ def ra_latents(kp: KernelParams, trial: Trial) -> dict[str, Array]:
 
 def _ra_model(spec: ModelSpec, to_kernel: Callable[[Params], KernelParams]) -> BehaviouralModel:
     """Bind a variant's parameter mapping to the kernel; no state (one-shot choices)."""
-
-    def init(p: Params, n_options: int) -> tuple:
-        return ()
-
-    def update(state: tuple, p: Params, trial: Trial) -> tuple:
-        return state
-
-    def logits(state: tuple, p: Params, trial: Trial) -> Array:
-        return ra_logits(to_kernel(p), trial)
-
-    def latents(state: tuple, p: Params, trial: Trial) -> dict[str, Array]:
-        return ra_latents(to_kernel(p), trial)
-
-    return implement(spec, init, update, logits, latents)
+    return implement_kernel(spec, to_kernel, None, None, ra_logits, ra_latents)
 
 
 RA_PROSPECT = _ra_model(SPECS["ra_prospect"], lambda p: (p["rho"], p["lambda"], p["tau"]))

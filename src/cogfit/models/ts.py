@@ -24,9 +24,9 @@ With ``lambda = 1`` the first-stage update is ``Q1[c1] += a1 (r - Q1[c1])``: the
 ``Q2[c2]`` terms cancel, so par4 and par6 have an affine update (:class:`LinearForm`).
 
 Missing responses: a trial without a first choice is missed (nothing is learned). A trial
-with a first choice but no second (or no reward) scores the first choice only; its first
-choice becomes the one ``rep`` refers to, but no value learns, since the second-stage
-state and option that SARSA's updates need are not known.
+with a first choice but no second scores the first choice only; one with both choices but
+no reward scores both. In either case the first choice becomes the one ``rep`` refers to,
+but no value learns, since SARSA's updates need the second-stage option and the reward.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 
-from cogfit.models.base import Array, BehaviouralModel, LinearForm, Params, Trial, implement
+from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement_kernel
 from cogfit.models.spec import ModelSpec
 from cogfit.models.ts_spec import SPECS
 from cogfit.names import VALID, observed_key
@@ -172,23 +172,9 @@ def ts_coefficients(
 def _ts_model(spec: ModelSpec, to_kernel: Callable[[Params], KernelParams]) -> BehaviouralModel:
     """Bind a variant's parameter mapping to the shared kernel; an affine spec has
     ``lambda = 1`` (its mapping gives None there)."""
-
-    def init(p: Params, n_options: int) -> TwoStepState:
-        return ts_init(to_kernel(p), n_options)
-
-    def update(state: TwoStepState, p: Params, trial: Trial) -> TwoStepState:
-        return ts_update(state, to_kernel(p), trial)
-
-    def logits(state: TwoStepState, p: Params, trial: Trial) -> dict[str, Array]:
-        return ts_logits(state, to_kernel(p), trial)
-
-    def latents(state: TwoStepState, p: Params, trial: Trial) -> dict[str, Array]:
-        return ts_latents(state, to_kernel(p), trial)
-
-    linear = None
-    if spec.affine:
-        linear = LinearForm(lambda p, trial, k: ts_coefficients(to_kernel(p), trial, k))
-    return implement(spec, init, update, logits, latents, linear)
+    return implement_kernel(
+        spec, to_kernel, ts_init, ts_update, ts_logits, ts_latents, ts_coefficients
+    )
 
 
 _SPECS = {spec.name: spec for spec in SPECS}

@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 
-from cogfit.models.base import Array, BehaviouralModel, LinearForm, Params, Trial, implement
+from cogfit.models.base import Array, BehaviouralModel, Params, Trial, implement_kernel
 from cogfit.models.catalog import SPECS
 from cogfit.models.spec import ModelSpec
 from cogfit.names import VALID
@@ -49,8 +49,9 @@ KernelParams = tuple[Array, Array | None, Array, Array | None]
 UgState = tuple[Array, Array | None]
 
 
-def ug_init(kp: KernelParams) -> UgState:
-    """The norm starts at an even split; the Bayesian count at its prior weight."""
+def ug_init(kp: KernelParams, n_options: int) -> UgState:
+    """The norm starts at an even split; the Bayesian count at its prior weight
+    (``n_options`` is unused: a response accepts or rejects)."""
     count = None if kp[3] is not None else jnp.full((), COUNT_0)
     return jnp.full((), NORM_0), count
 
@@ -112,23 +113,9 @@ def ug_delta_coefficients(kp: KernelParams, trial: Trial, n_options: int) -> tup
 def _ug_model(spec: ModelSpec, to_kernel: Callable[[Params], KernelParams]) -> BehaviouralModel:
     """Bind a variant's parameter mapping to the kernel; an affine spec (the delta rule)
     gets its :class:`LinearForm`."""
-
-    def init(p: Params, n_options: int) -> UgState:
-        return ug_init(to_kernel(p))
-
-    def update(state: UgState, p: Params, trial: Trial) -> UgState:
-        return ug_update(state, to_kernel(p), trial)
-
-    def logits(state: UgState, p: Params, trial: Trial) -> Array:
-        return ug_logits(state, to_kernel(p), trial)
-
-    def latents(state: UgState, p: Params, trial: Trial) -> dict[str, Array]:
-        return ug_latents(state, to_kernel(p), trial)
-
-    linear = None
-    if spec.affine:
-        linear = LinearForm(lambda p, trial, k: ug_delta_coefficients(to_kernel(p), trial, k))
-    return implement(spec, init, update, logits, latents, linear)
+    return implement_kernel(
+        spec, to_kernel, ug_init, ug_update, ug_logits, ug_latents, ug_delta_coefficients
+    )
 
 
 UG_DELTA = _ug_model(SPECS["ug_delta"], lambda p: (p["alpha"], None, p["tau"], p["ep"]))

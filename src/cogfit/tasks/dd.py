@@ -16,15 +16,16 @@ the indifference points of rates from about 0.002 to 0.3 per day fall inside it.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from cogfit.models.dd_spec import SPECS
 from cogfit.models.spec import ModelSpec
+from cogfit.tasks import common
+from cogfit.tasks.common import group_params as group_params  # importable here too
 
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in SPECS}
+MODEL_PARAMS: dict[str, tuple[str, ...]] = {spec.name: spec.param_names for spec in SPECS}
 #: the delays (days) between the sooner and the later option
 GAPS = np.array([1, 3, 7, 14, 30, 60, 90, 180], dtype=float)
 #: the delays (days) of the sooner option: mostly now
@@ -38,29 +39,7 @@ EXAMPLE_SD = {"k": 0.25, "beta": 0.2}
 def natural_values(spec: ModelSpec, unconstrained: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Each parameter's natural-scale values from unconstrained ones, by the spec's link
     (the probit links these families use)."""
-    phi = np.vectorize(lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))))
-    out = {}
-    for param in spec.params:
-        x = np.asarray(unconstrained[param.name], dtype=float)
-        if param.link == "probit":
-            out[param.name] = phi(x)
-        elif param.link == "scaled_probit":
-            out[param.name] = float(param.upper) * phi(x)
-        else:
-            raise ValueError(f"parameter {param.name!r}: link {param.link!r} not simulated")
-    return out
-
-
-def group_params(
-    spec: ModelSpec,
-    mu: dict[str, float],
-    sd: dict[str, float],
-    n: int,
-    rng: np.random.Generator,
-) -> dict[str, np.ndarray]:
-    """``n`` participants' natural-scale parameters ``link(mu + sd * z)``, z ~ N(0, 1)."""
-    z = {p: mu[p] + sd[p] * rng.standard_normal(n) for p in spec.param_names}
-    return natural_values(spec, z)
+    return {p.name: common.natural_value(p, unconstrained[p.name]) for p in spec.params}
 
 
 def design(n_participants: int, n_trials: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -86,7 +65,7 @@ def discount(model: str, delay: np.ndarray, params: dict[str, np.ndarray]) -> np
         return 1.0 / (1.0 + params["k"][:, None] * delay)
     if model == "dd_cs":
         return np.exp(-((params["r"][:, None] * delay) ** params["s"][:, None]))
-    raise ValueError(f"unknown dd model {model!r}; known: {sorted(MODELS)}")
+    raise common.unknown_model(model, MODELS, "dd")
 
 
 def later_probabilities(
@@ -95,20 +74,7 @@ def later_probabilities(
     """p(choosing the later option) of every trial, [P, T]."""
     later = trials["amount_later"] * discount(model, trials["delay_later"], params)
     sooner = trials["amount_sooner"] * discount(model, trials["delay_sooner"], params)
-    return 1.0 / (1.0 + np.exp(-params["beta"][:, None] * (later - sooner)))
-
-
-def _checked(model: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The model's parameters as float arrays [P], or a ValueError."""
-    if model not in MODELS:
-        raise ValueError(f"unknown dd model {model!r}; known: {sorted(MODELS)}")
-    names = MODELS[model].param_names
-    if set(params) != set(names):
-        raise ValueError(f"model {model!r} takes parameters {list(names)}, got {sorted(params)}")
-    arrays = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in params.items()}
-    if len({a.shape for a in arrays.values()}) != 1:
-        raise ValueError("parameters must all have the same shape [P]")
-    return arrays
+    return common.logistic(params["beta"][:, None] * (later - sooner))
 
 
 def simulate(
@@ -122,13 +88,11 @@ def simulate(
     """Simulate ``model``'s choices: the design's columns, ``choice`` (int, 1 = later; 0
     on missed trials), ``valid`` (bool) and ``probabilities`` (p(later)), [P, T] each.
     ``trials``: a design to use (default :func:`design` with ``n_trials``)."""
-    params = _checked(model, params)
+    params = common.checked_params(model, params, MODEL_PARAMS, family="dd")
     n_p = len(params["beta"])
     trials = design(n_p, n_trials, rng) if trials is None else dict(trials)
     probs = later_probabilities(model, trials, params)
-    choice = (rng.random(probs.shape) < probs).astype(np.int64)
-    valid = rng.random(probs.shape) >= missing_prob
-    return {**trials, "choice": np.where(valid, choice, 0), "valid": valid, "probabilities": probs}
+    return common.one_shot_responses(trials, probs, "choice", rng, missing_prob)
 
 
 def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -139,16 +103,10 @@ def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     n_p, n_t = 20, 120
     params = group_params(MODELS[EXAMPLE_MODEL], EXAMPLE_MU, EXAMPLE_SD, n_p, rng)
     sim = simulate(EXAMPLE_MODEL, params, rng, n_trials=n_t)
-    names = [f"sub-{i + 1:02d}" for i in range(n_p)]
-    raw = pd.DataFrame(
-        {
-            "participant": np.repeat(names, n_t),
-            "trial": np.tile(np.arange(1, n_t + 1), n_p),
-            **{c: sim[c].ravel() for c in ("delay_later", "amount_later")},
-            **{c: sim[c].ravel() for c in ("delay_sooner", "amount_sooner")},
-            "choice": pd.array(np.where(sim["valid"], sim["choice"], -1).ravel(), "Int64"),
-        }
-    )
-    raw.loc[~sim["valid"].ravel(), "choice"] = pd.NA
-    truth = pd.DataFrame({"participant": names, **params})
-    return raw, truth
+    names = common.participant_ids(n_p)
+    columns = {
+        **{c: sim[c].ravel() for c in ("delay_later", "amount_later")},
+        **{c: sim[c].ravel() for c in ("delay_sooner", "amount_sooner")},
+        "choice": common.int_cells(sim["choice"], ~sim["valid"]),
+    }
+    return common.raw_trials(names, n_t, columns), common.truth_table(names, params)

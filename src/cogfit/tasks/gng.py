@@ -21,12 +21,11 @@ nothing if one implementation both simulates and fits. The semantics both follow
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from cogfit.models.gng_spec import SPECS
+from cogfit.tasks import common
 
 #: model name -> its parameters, from the specs (plain data: no JAX here)
 MODEL_PARAMS: dict[str, tuple[str, ...]] = {spec.name: spec.param_names for spec in SPECS}
@@ -43,33 +42,19 @@ EXAMPLE_POPULATION = {
     "pi": (0.4, 0.3),
     "rho": (1.5, 0.2),
 }
-#: each parameter's link, from the specs
-LINKS = {p.name: p.link for spec in SPECS for p in spec.params}
+#: each parameter (its link), from the specs
+PARAMS = {p.name: p for spec in SPECS for p in spec.params}
 
 
 def natural(name: str, x: np.ndarray) -> np.ndarray:
     """A parameter's value from its unconstrained one (the specs' links)."""
-    x = np.asarray(x, dtype=float)
-    if LINKS[name] == "probit":
-        return 0.5 * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
-    if LINKS[name] == "exp":
-        return np.exp(x)
-    if LINKS[name] == "identity":
-        return x
-    raise ValueError(f"parameter {name!r}: link {LINKS[name]!r} not simulated here")
+    return common.natural_value(PARAMS[name], x)
 
 
 def kernel_params(model: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Any variant's parameters in the general form ``xi, ep, rho_rew, rho_pun, b, pi``
     (absent biases are 0, one ``rho`` serves both outcomes)."""
-    if model not in MODEL_PARAMS:
-        raise ValueError(f"unknown model {model!r}; known models: {sorted(MODEL_PARAMS)}")
-    names = MODEL_PARAMS[model]
-    if set(params) != set(names):
-        raise ValueError(f"model {model!r} takes parameters {list(names)}, got {sorted(params)}")
-    p = {k: np.asarray(v, dtype=float) for k, v in params.items()}
-    if len({a.shape for a in p.values()}) != 1 or p["xi"].ndim != 1:
-        raise ValueError("parameters must all have the same shape [P]")
+    p = common.checked_params(model, params, MODEL_PARAMS, as_array=np.asarray, one_dim=True)
     zeros = np.zeros_like(p["xi"])
     return {
         "xi": p["xi"],
@@ -127,7 +112,7 @@ def simulate(
     for t in range(n_trials):
         s, ok = cues[:, t], valid[:, t]
         prob[:, t] = p_go(q_go[rows, s], q_nogo[rows, s], values[rows, s], kp)
-        go = (rng.random(n_p) < prob[:, t]).astype(np.int64)
+        go = common.bernoulli(prob[:, t], rng)
         r = task_outcome(s, go, rng.random(n_p), p_correct)
         pressed[:, t] = np.where(ok, go, 0)
         outcome[:, t] = np.where(ok, r, 0.0)
@@ -144,15 +129,11 @@ def simulate(
 def population_draws(
     population: dict[str, tuple[float, float]], n_participants: int, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """Participants' parameter values: ``link(mean + sd * z)`` per parameter, with ``z``
-    standardised over the participants (its sample mean 0 and sd 1), so the sample's
-    mean on the unconstrained scale is the population's."""
-    out = {}
-    for name, (mean, sd) in population.items():
-        z = rng.normal(size=n_participants)
-        z = (z - z.mean()) / z.std()
-        out[name] = natural(name, mean + sd * z)
-    return out
+    """Participants' values of the go/no-go parameters in ``population`` ({name: (mean,
+    sd)} on the unconstrained scale): ``link(mean + sd * z)`` with ``z`` standardised
+    over the participants (:func:`~cogfit.tasks.common.draw_natural`)."""
+    params = [PARAMS[name] for name in population]
+    return common.draw_natural(params, population, n_participants, rng, standardise=True)
 
 
 def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -161,18 +142,14 @@ def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     true participant parameters."""
     rng = np.random.default_rng(seed)
     n_participants, n_trials = 20, 240
-    ids = [f"sub-{i + 1:02d}" for i in range(n_participants)]
+    ids = common.participant_ids(n_participants)
     params = population_draws(EXAMPLE_POPULATION, n_participants, rng)
     sim = simulate(EXAMPLE_MODEL, params, rng, n_trials=n_trials)
-    trials = pd.DataFrame(
-        {
-            "participant": np.repeat(ids, n_trials),
-            "trial": np.tile(np.arange(1, n_trials + 1), n_participants),
-            "cue": sim["cue"].ravel() + 1,
-            "pressed": sim["pressed"].ravel(),
-            "outcome": sim["outcome"].ravel().astype(int),
-        }
-    )
+    columns = {
+        "cue": sim["cue"].ravel() + 1,
+        "pressed": sim["pressed"].ravel(),
+        "outcome": sim["outcome"].ravel().astype(int),
+    }
     names = MODEL_PARAMS[EXAMPLE_MODEL]
-    truth = pd.DataFrame({"participant": ids, **{k: params[k] for k in names}})
-    return trials, truth
+    truth = common.truth_table(ids, {k: params[k] for k in names})
+    return common.raw_trials(ids, n_trials, columns), truth

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from cogfit.models.igt_spec import N_DECKS, SPECS
+from cogfit.tasks import common
 
 #: model name -> its parameters (from the specs: plain data, no JAX)
 MODEL_PARAMS: dict[str, tuple[str, ...]] = {spec.name: spec.param_names for spec in SPECS}
@@ -67,11 +68,7 @@ def deck_payoffs(
 
 def _checked(model: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The parameters as float arrays of one shape [P], checked against the model's."""
-    if model not in MODEL_PARAMS:
-        raise ValueError(f"unknown model {model!r}; known models: {sorted(MODEL_PARAMS)}")
-    names = MODEL_PARAMS[model]
-    if set(params) != set(names):
-        raise ValueError(f"model {model!r} takes parameters {list(names)}, got {sorted(params)}")
+    common.check_names(model, params, MODEL_PARAMS)
     arrays = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in params.items()}
     shapes = {a.shape for a in arrays.values()}
     if len(shapes) != 1 or len(next(iter(shapes))) != 1:
@@ -83,11 +80,6 @@ def _utility(x: np.ndarray, alpha: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """Prospect utility of net outcomes ``x`` [P]."""
     size = np.abs(x) ** alpha
     return np.where(x >= 0, size, -lam * size)
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
 
 
 class _Agent:
@@ -106,12 +98,12 @@ class _Agent:
         p = self.p
         if self.model == "igt_orl":
             logits = self.ev + p["betaF"][:, None] * self.ef + p["betaP"][:, None] * self.ps
-            return _softmax(logits)
+            return common.softmax(logits)
         theta = (3.0 ** p["cons"] - 1.0)[:, None]
         if self.model == "igt_vpp":
             w = p["w"][:, None]
-            return _softmax(theta * (w * self.ev + (1.0 - w) * self.ps))
-        return _softmax(theta * self.ev)
+            return common.softmax(theta * (w * self.ev + (1.0 - w) * self.ps))
+        return common.softmax(theta * self.ev)
 
     def learn(self, choice: np.ndarray, x: np.ndarray, valid: np.ndarray) -> None:
         """One trial's learning for every participant where ``valid``: decks ``choice``
@@ -172,8 +164,7 @@ def simulate(
     for t in range(n_trials):
         probs = agent.probabilities()
         valid = out["valid"][:, t]
-        choice = (rng.random((n_p, 1)) > np.cumsum(probs, axis=1)).sum(axis=1)
-        choice = np.minimum(choice, N_DECKS - 1)  # guard against rounding in the cumsum
+        choice = common.sample_options(probs, rng)
         card = drawn[rows, choice]
         gain, loss = gains[rows, choice, card], losses[rows, choice, card]
         agent.learn(choice, gain - np.abs(loss), valid)
@@ -217,23 +208,12 @@ def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
             values = np.clip(values, 0.05, 4.5)
         params[name] = np.round(values, 4)  # the table's values are the simulated ones
     sim = simulate(EXAMPLE_MODEL, params, rng, n_trials=n_t, missing_prob=0.02)
-    ids = [f"s{i + 1:02d}" for i in range(n_p)]
-    valid = sim["valid"].ravel()
-
-    def raw(values: np.ndarray) -> pd.arrays.IntegerArray:
-        """Whole numbers as the task shows them, empty on missed trials."""
-        out = pd.array(np.rint(values.ravel()).astype(np.int64), dtype="Int64")
-        out[~valid] = pd.NA
-        return out
-
-    trials = pd.DataFrame(
-        {
-            "participant": np.repeat(ids, n_t),
-            "trial": np.tile(np.arange(1, n_t + 1), n_p),
-            "choice": raw(sim["choice"] + 1),
-            "gain": raw(sim["gain"] / SCALE),
-            "loss": raw(sim["loss"] / SCALE),
-        }
-    )
-    truth = pd.DataFrame({"participant": ids, **params})
-    return trials, truth
+    ids = common.participant_ids(n_p, prefix="s")
+    missed = ~sim["valid"]
+    columns = {
+        "choice": common.int_cells(sim["choice"] + 1, missed),
+        # whole numbers as the task shows them
+        "gain": common.int_cells(np.rint(sim["gain"] / SCALE), missed),
+        "loss": common.int_cells(np.rint(sim["loss"] / SCALE), missed),
+    }
+    return common.raw_trials(ids, n_t, columns), common.truth_table(ids, params)

@@ -22,12 +22,12 @@ data the fitted code did not make. The semantics both follow:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from cogfit.models.narm_spec import SIGMA_O, SPECS
+from cogfit.tasks import common
+from cogfit.tasks.common import phi as phi  # the standard normal CDF, importable here too
 
 MISSED = -1  # choice code of a missed trial
 KALMAN = "bandit_kalman_filter"
@@ -54,20 +54,10 @@ TRUE_GROUP: dict[str, tuple[float, float]] = {
 }
 
 
-def phi(x: np.ndarray) -> np.ndarray:
-    """The standard normal CDF."""
-    x = np.asarray(x, dtype=float)
-    return 0.5 * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
-
-
 def to_natural(model: str, name: str, x: np.ndarray) -> np.ndarray:
     """Parameter ``name`` of ``model`` from the unconstrained scale (its spec's link)."""
     (spec,) = (p for p in _SPECS[model].params if p.name == name)
-    if spec.link == "probit":
-        return phi(x)
-    if spec.link == "scaled_probit":
-        return float(spec.upper) * phi(x)
-    raise ValueError(f"{model}.{name}: link {spec.link!r} is not one this simulator knows")
+    return common.natural_value(spec, x)
 
 
 def draw_params(
@@ -79,27 +69,8 @@ def draw_params(
     """Participant parameters [P] (natural scale): ``link(mu + sd * z)`` with ``(mu, sd)``
     from ``group`` (default :data:`TRUE_GROUP`), z standard normal."""
     group = {**TRUE_GROUP, **(group or {})}
-    out = {}
-    for name in _names(model):
-        mu, sd = group[name]
-        out[name] = to_natural(model, name, mu + sd * rng.standard_normal(n_participants))
-    return out
-
-
-def _names(model: str) -> tuple[str, ...]:
-    if model not in MODEL_PARAMS:
-        raise ValueError(f"unknown model {model!r}; known models: {sorted(MODEL_PARAMS)}")
-    return MODEL_PARAMS[model]
-
-
-def _checked(model: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    names = _names(model)
-    if set(params) != set(names):
-        raise ValueError(f"model {model!r} takes parameters {list(names)}, got {sorted(params)}")
-    arrays = {k: np.asarray(v, dtype=float).reshape(-1) for k, v in params.items()}
-    if len({a.shape for a in arrays.values()}) != 1:
-        raise ValueError("parameters must all have the same shape [P]")
-    return arrays
+    common.model_names(model, MODEL_PARAMS)
+    return common.draw_natural(_SPECS[model].params, group, n_participants, rng)
 
 
 def drifting_probabilities(
@@ -152,17 +123,6 @@ def _narm_slots(model: str, p: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
     return a_rew, a_pun, f_rew, f_pun, p.get("R", one), p.get("P", one), p.get("xi", zero)
 
 
-def _sample(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One category per row of ``probs`` [P, K]."""
-    u = rng.random((probs.shape[0], 1))
-    return np.minimum((np.cumsum(probs, axis=1) < u).sum(axis=1), probs.shape[1] - 1)
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    z = np.exp(x - x.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
 def simulate(
     model: str,
     params: dict[str, np.ndarray],
@@ -181,7 +141,7 @@ def simulate(
     ``gain_size``, ``loss_size``, ``drift_sd``, ``low``, ``high`` (gain/loss bandit);
     ``decay``, ``centre``, ``diffusion_sd`` (restless bandit).
     """
-    p = _checked(model, params)
+    p = common.checked_params(model, params, MODEL_PARAMS, as_array=np.ravel)
     n_p = len(next(iter(p.values())))
     missed = rng.random((n_p, n_trials)) < missing_prob
     if model == KALMAN:
@@ -210,9 +170,9 @@ def _simulate_narm(
     probabilities = np.zeros((n_p, n_trials, n_arms))
     rows = np.arange(n_p)
     for t in range(n_trials):
-        probs = (1 - xi) * _softmax(qr + qp) + xi / n_arms
+        probs = (1 - xi) * common.softmax(qr + qp) + xi / n_arms
         probabilities[:, t] = probs
-        c = _sample(probs, rng)
+        c = common.sample_options(probs, rng)
         gain = np.where(rng.random(n_p) < reward_prob[rows, t, c], gain_size, 0.0)
         loss = np.where(rng.random(n_p) < punish_prob[rows, t, c], -loss_size, 0.0)
         ok = ~missed[:, t]
@@ -253,9 +213,9 @@ def _simulate_kalman(
     probabilities = np.zeros((n_p, n_trials, n_arms))
     rows = np.arange(n_p)
     for t in range(n_trials):
-        probs = _softmax(beta * m)
+        probs = common.softmax(beta * m)
         probabilities[:, t] = probs
-        c = _sample(probs, rng)
+        c = common.sample_options(probs, rng)
         pay = np.clip(np.round(means_true[rows, t, c] + SIGMA_O * rng.standard_normal(n_p)), 1, 100)
         ok = ~missed[:, t]
         choice[ok, t], outcome[ok, t] = c[ok], pay[ok]
@@ -293,17 +253,11 @@ def example(
     rng = np.random.default_rng(seed)
     params = draw_params(model, n_participants, rng)
     sim = simulate(model, params, rng, n_trials=n_trials, n_arms=n_arms)
-    ids = [f"s{i + 1:02d}" for i in range(n_participants)]
-    valid = sim["valid"].ravel()
-    trials = pd.DataFrame(
-        {
-            "participant": np.repeat(ids, n_trials),
-            "trial": np.tile(np.arange(1, n_trials + 1), n_participants),
-            "choice": pd.array(np.where(valid, sim["choice"].ravel() + 1, 0), dtype="Int64"),
-        }
+    ids = common.participant_ids(n_participants, prefix="s")
+    valid = sim["valid"]
+    outcomes = ("outcome",) if model == KALMAN else ("gain", "loss")
+    columns = {c: np.where(valid, sim[c], np.nan).ravel() for c in outcomes}
+    trials = common.raw_trials(
+        ids, n_trials, {"choice": common.int_cells(sim["choice"] + 1, ~valid), **columns}
     )
-    trials.loc[~valid, "choice"] = pd.NA
-    for column in ("outcome",) if model == KALMAN else ("gain", "loss"):
-        trials[column] = np.where(valid, sim[column].ravel(), np.nan)
-    table = pd.DataFrame({"participant": ids, **params})
-    return trials, table
+    return trials, common.truth_table(ids, params)

@@ -21,12 +21,12 @@ participant, with ``r`` the outcome and ``c`` / ``u`` the chosen / unchosen opti
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-from cogfit.models.prl_spec import BETA_UPPER, SPECS
+from cogfit.models.prl_spec import SPECS
+from cogfit.tasks import common
+from cogfit.tasks.common import phi as phi  # the standard normal CDF, importable here too
 
 #: model name -> its parameters (each an array [P]), from the specs (plain data)
 MODEL_PARAMS: dict[str, tuple[str, ...]] = {spec.name: spec.param_names for spec in SPECS}
@@ -38,11 +38,6 @@ EXAMPLE_TRIALS_PER_BLOCK = 60
 #: group means (eta, beta: probit scale; alpha: natural) and between-participant sds
 EXAMPLE_MU = {"eta": -0.5, "alpha": 0.3, "beta": -0.4}
 EXAMPLE_SD = {"eta": 0.25, "alpha": 0.3, "beta": 0.2}
-
-
-def phi(x: np.ndarray | float) -> np.ndarray:
-    """The standard normal CDF, elementwise."""
-    return 0.5 * (1.0 + np.vectorize(math.erf)(np.asarray(x, dtype=float) / math.sqrt(2.0)))
 
 
 def reversal_schedule(
@@ -73,14 +68,7 @@ def reversal_schedule(
 
 def _check_params(model: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The model's parameters as float arrays [P], in range."""
-    if model not in MODEL_PARAMS:
-        raise ValueError(f"unknown model {model!r}; known models: {sorted(MODEL_PARAMS)}")
-    names = MODEL_PARAMS[model]
-    if set(params) != set(names):
-        raise ValueError(f"model {model!r} takes parameters {list(names)}, got {sorted(params)}")
-    arrays = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in params.items()}
-    if len({a.shape for a in arrays.values()}) != 1 or arrays["beta"].ndim != 1:
-        raise ValueError("parameters must all have the same shape [P]")
+    arrays = common.checked_params(model, params, MODEL_PARAMS, one_dim=True)
     for name, a in arrays.items():
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{name} must be finite")
@@ -91,7 +79,7 @@ def _check_params(model: str, params: dict[str, np.ndarray]) -> dict[str, np.nda
 
 def p_first(values: np.ndarray, beta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """P(option 0) [P] from values [P, 2]: the sigmoid of ``beta * (V0 - V1 - alpha)``."""
-    return 1.0 / (1.0 + np.exp(-beta * (values[:, 0] - values[:, 1] - alpha)))
+    return common.logistic(beta * (values[:, 0] - values[:, 1] - alpha))
 
 
 def _learn(
@@ -177,14 +165,9 @@ def simulate(
 
 def true_parameters(rng: np.random.Generator, n: int = EXAMPLE_PARTICIPANTS) -> pd.DataFrame:
     """Participant parameters of :data:`EXAMPLE_MODEL` around :data:`EXAMPLE_MU`."""
-    z = {k: rng.standard_normal(n) for k in EXAMPLE_MU}
-    return pd.DataFrame(
-        {
-            "participant": [f"sub-{i:02d}" for i in range(1, n + 1)],
-            "eta": phi(EXAMPLE_MU["eta"] + EXAMPLE_SD["eta"] * z["eta"]),
-            "alpha": EXAMPLE_MU["alpha"] + EXAMPLE_SD["alpha"] * z["alpha"],
-            "beta": BETA_UPPER * phi(EXAMPLE_MU["beta"] + EXAMPLE_SD["beta"] * z["beta"]),
-        }
+    spec = next(spec for spec in SPECS if spec.name == EXAMPLE_MODEL)
+    return common.truth_table(
+        common.participant_ids(n), common.group_params(spec, EXAMPLE_MU, EXAMPLE_SD, n, rng)
     )
 
 
@@ -203,19 +186,10 @@ def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
         trials_per_block=EXAMPLE_TRIALS_PER_BLOCK,
         missing_prob=0.02,
     )
-    n_p, n_t = sim["choice"].shape
-    valid = sim["valid"].ravel()
-    choice = pd.array(sim["choice"].ravel() + 1, dtype="Int64")
-    outcome = pd.array(sim["outcome"].ravel().astype(np.int64), dtype="Int64")
-    choice[~valid] = pd.NA
-    outcome[~valid] = pd.NA
-    trials = pd.DataFrame(
-        {
-            "participant": np.repeat(truth["participant"].to_numpy(), n_t),
-            "trial": np.tile(np.arange(1, n_t + 1), n_p),
-            "block": sim["block"].ravel() + 1,
-            "choice": choice,
-            "outcome": outcome,
-        }
-    )
-    return trials, truth
+    missed = ~sim["valid"]
+    columns = {
+        "block": sim["block"].ravel() + 1,
+        "choice": common.int_cells(sim["choice"] + 1, missed),
+        "outcome": common.int_cells(sim["outcome"], missed),
+    }
+    return common.raw_trials(truth["participant"], sim["choice"].shape[1], columns), truth

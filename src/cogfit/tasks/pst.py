@@ -18,12 +18,12 @@ without feedback (test phase) or response (a missed trial), nothing is learnt.
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import pandas as pd
 
 from cogfit.models.pst_spec import N_STIMULI, SPECS
+from cogfit.tasks import common
 
 #: model name -> its parameters, from the specs (plain data: no JAX here)
 MODEL_PARAMS: dict[str, tuple[str, ...]] = {spec.name: spec.param_names for spec in SPECS}
@@ -35,31 +35,18 @@ TEST_PAIRS = tuple(10 * a + b for a, b in itertools.combinations(range(1, N_STIM
 #: the model and population (unconstrained scale: mean, sd) of :func:`example`'s data
 EXAMPLE_MODEL = "pst_gainloss_Q"
 EXAMPLE_POPULATION = {"alpha_pos": (-0.4, 0.2), "alpha_neg": (-1.2, 0.2), "beta": (-0.3, 0.2)}
-#: each parameter's link and bound, from the specs
-LINKS = {p.name: (p.link, p.upper) for spec in SPECS for p in spec.params}
+#: each parameter (its link and bound), from the specs
+PARAMS = {p.name: p for spec in SPECS for p in spec.params}
 
 
 def natural(name: str, x: np.ndarray) -> np.ndarray:
     """A parameter's value from its unconstrained one (the specs' links)."""
-    link, upper = LINKS[name]
-    phi = 0.5 * (1.0 + np.vectorize(math.erf)(np.asarray(x, dtype=float) / math.sqrt(2.0)))
-    if link == "probit":
-        return phi
-    if link == "scaled_probit":
-        return upper * phi
-    raise ValueError(f"parameter {name!r}: link {link!r} not simulated here")
+    return common.natural_value(PARAMS[name], x)
 
 
 def kernel_params(model: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Either variant's parameters as ``alpha_pos, alpha_neg, beta`` (one rate twice)."""
-    if model not in MODEL_PARAMS:
-        raise ValueError(f"unknown model {model!r}; known models: {sorted(MODEL_PARAMS)}")
-    names = MODEL_PARAMS[model]
-    if set(params) != set(names):
-        raise ValueError(f"model {model!r} takes parameters {list(names)}, got {sorted(params)}")
-    p = {k: np.asarray(v, dtype=float) for k, v in params.items()}
-    if len({a.shape for a in p.values()}) != 1 or p["beta"].ndim != 1:
-        raise ValueError("parameters must all have the same shape [P]")
+    p = common.checked_params(model, params, MODEL_PARAMS, as_array=np.asarray, one_dim=True)
     return {
         "alpha_pos": p.get("alpha", p.get("alpha_pos")),
         "alpha_neg": p.get("alpha", p.get("alpha_neg")),
@@ -125,7 +112,7 @@ def simulate(
     for t in range(n_t):
         first, second = pairs[:, t] // 10 - 1, pairs[:, t] % 10 - 1
         diff = values[rows, first] - values[rows, second]
-        prob[:, t] = 1.0 / (1.0 + np.exp(-kp["beta"] * diff))
+        prob[:, t] = common.logistic(kp["beta"] * diff)
         picked_first = rng.random(n_p) < prob[:, t]
         chosen = np.where(picked_first, first, second)
         r = (rng.random(n_p) < REWARD_PROBS[chosen]).astype(float)
@@ -147,15 +134,12 @@ def simulate(
 def population_draws(
     population: dict[str, tuple[float, float]], n_participants: int, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """Participants' parameter values: ``link(mean + sd * z)`` per parameter, with ``z``
-    standardised over the participants (its sample mean 0 and sd 1), so the sample's
-    mean on the unconstrained scale is the population's."""
-    out = {}
-    for name, (mean, sd) in population.items():
-        z = rng.normal(size=n_participants)
-        z = (z - z.mean()) / z.std()
-        out[name] = natural(name, mean + sd * z)
-    return out
+    """Participants' parameter values: ``link(mean + sd * z)`` for each parameter of
+    ``population``, with ``z`` standardised over the participants, so the sample's mean
+    on the unconstrained scale is the population's (see
+    :func:`~cogfit.tasks.common.draw_natural`)."""
+    params = [PARAMS[name] for name in population]
+    return common.draw_natural(params, population, n_participants, rng, standardise=True)
 
 
 def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -166,21 +150,14 @@ def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     true participant parameters."""
     rng = np.random.default_rng(seed)
     n_participants = 20
-    ids = [f"sub-{i + 1:02d}" for i in range(n_participants)]
+    ids = common.participant_ids(n_participants)
     params = population_draws(EXAMPLE_POPULATION, n_participants, rng)
     sim = simulate(EXAMPLE_MODEL, params, rng, n_training=180, n_test_repeats=4, missing_prob=0.02)
-    n_t = sim["pair"].shape[1]
-    valid = sim["valid"].ravel()
-    trials = pd.DataFrame(
-        {
-            "participant": np.repeat(ids, n_t),
-            "trial": np.tile(np.arange(1, n_t + 1), n_participants),
-            "pair": sim["pair"].ravel(),
-            "choice": pd.array(np.where(valid, sim["choice"].ravel(), 0), dtype="Int64"),
-            "reward": pd.array(sim["reward"].ravel(), dtype="Int64"),
-        }
-    )
-    trials.loc[~valid, "choice"] = pd.NA
+    columns = {
+        "pair": sim["pair"].ravel(),
+        "choice": common.int_cells(sim["choice"], ~sim["valid"]),
+        "reward": common.int_cells(sim["reward"], ~sim["has_reward"]),
+    }
     names = MODEL_PARAMS[EXAMPLE_MODEL]
-    truth = pd.DataFrame({"participant": ids, **{k: params[k] for k in names}})
-    return trials, truth
+    trials = common.raw_trials(ids, sim["pair"].shape[1], columns)
+    return trials, common.truth_table(ids, {k: params[k] for k in names})

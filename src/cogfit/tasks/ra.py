@@ -21,9 +21,11 @@ import pandas as pd
 
 from cogfit.models.ra_spec import SPECS
 from cogfit.models.spec import ModelSpec
-from cogfit.tasks.dd import group_params
+from cogfit.tasks import common
+from cogfit.tasks.common import group_params as group_params  # importable here too
 
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in SPECS}
+MODEL_PARAMS: dict[str, tuple[str, ...]] = {spec.name: spec.param_names for spec in SPECS}
 #: the share of mixed (gain/loss) trials; the rest are gain-only against a sure amount
 MIXED_SHARE = 0.7
 #: the example's model and its true group means (probit scale) and sds
@@ -52,8 +54,7 @@ def utilities(
     model: str, trials: dict[str, np.ndarray], params: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(U_gamble, U_cert)`` [P, T] of every trial (sure amounts of 0 or more)."""
-    if model not in MODELS:
-        raise ValueError(f"unknown ra model {model!r}; known: {sorted(MODELS)}")
+    common.model_names(model, MODEL_PARAMS, "ra")
     ones = np.ones_like(params["tau"])
     rho = params.get("rho", ones)[:, None]
     lam = params.get("lambda", ones)[:, None]
@@ -66,20 +67,7 @@ def gamble_probabilities(
 ) -> np.ndarray:
     """p(gambling) of every trial, [P, T]."""
     gamble, cert = utilities(model, trials, params)
-    return 1.0 / (1.0 + np.exp(-params["tau"][:, None] * (gamble - cert)))
-
-
-def _checked(model: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The model's parameters as float arrays [P], or a ValueError."""
-    if model not in MODELS:
-        raise ValueError(f"unknown ra model {model!r}; known: {sorted(MODELS)}")
-    names = MODELS[model].param_names
-    if set(params) != set(names):
-        raise ValueError(f"model {model!r} takes parameters {list(names)}, got {sorted(params)}")
-    arrays = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in params.items()}
-    if len({a.shape for a in arrays.values()}) != 1:
-        raise ValueError("parameters must all have the same shape [P]")
-    return arrays
+    return common.logistic(params["tau"][:, None] * (gamble - cert))
 
 
 def simulate(
@@ -93,13 +81,11 @@ def simulate(
     """Simulate ``model``'s choices: ``gain``, ``loss``, ``cert``, ``gamble`` (int, 1 =
     gambled; 0 on missed trials), ``valid`` (bool) and ``probabilities`` (p(gamble)),
     [P, T] each. ``trials``: a design to use (default :func:`design` with ``n_trials``)."""
-    params = _checked(model, params)
+    params = common.checked_params(model, params, MODEL_PARAMS, family="ra")
     n_p = len(params["tau"])
     trials = design(n_p, n_trials, rng) if trials is None else dict(trials)
     probs = gamble_probabilities(model, trials, params)
-    gamble = (rng.random(probs.shape) < probs).astype(np.int64)
-    valid = rng.random(probs.shape) >= missing_prob
-    return {**trials, "gamble": np.where(valid, gamble, 0), "valid": valid, "probabilities": probs}
+    return common.one_shot_responses(trials, probs, "gamble", rng, missing_prob)
 
 
 def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -110,17 +96,11 @@ def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     n_p, n_t = 20, 140
     params = group_params(MODELS[EXAMPLE_MODEL], EXAMPLE_MU, EXAMPLE_SD, n_p, rng)
     sim = simulate(EXAMPLE_MODEL, params, rng, n_trials=n_t)
-    names = [f"sub-{i + 1:02d}" for i in range(n_p)]
-    raw = pd.DataFrame(
-        {
-            "participant": np.repeat(names, n_t),
-            "trial": np.tile(np.arange(1, n_t + 1), n_p),
-            "gain": sim["gain"].ravel(),
-            "loss": (-sim["loss"]).ravel() + 0.0,  # + 0.0: no -0.0 in the file
-            "cert": sim["cert"].ravel(),
-            "gamble": pd.array(np.where(sim["valid"], sim["gamble"], -1).ravel(), "Int64"),
-        }
-    )
-    raw.loc[~sim["valid"].ravel(), "gamble"] = pd.NA
-    truth = pd.DataFrame({"participant": names, **params})
-    return raw, truth
+    names = common.participant_ids(n_p)
+    columns = {
+        "gain": sim["gain"].ravel(),
+        "loss": (-sim["loss"]).ravel() + 0.0,  # + 0.0: no -0.0 in the file
+        "cert": sim["cert"].ravel(),
+        "gamble": common.int_cells(sim["gamble"], ~sim["valid"]),
+    }
+    return common.raw_trials(names, n_t, columns), common.truth_table(names, params)

@@ -22,15 +22,15 @@ The cleaned coding of the returned columns: options 0-based, -1 where empty; rew
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from cogfit.models.ts_spec import SPECS
+from cogfit.tasks import common
 
 #: model name -> its parameters, from the specs (plain data; no JAX here)
 MODEL_PARAMS: dict[str, tuple[str, ...]] = {spec.name: spec.param_names for spec in SPECS}
+_SPECS = {spec.name: spec for spec in SPECS}
 #: the common transition's probability, from first-stage option k to state k
 COMMON = 0.7
 #: the reward probabilities' random walk: its sd per trial and reflecting bounds
@@ -49,27 +49,9 @@ EXAMPLE_GROUP: dict[str, tuple[float, float]] = {
 }
 
 
-def _phi(x: np.ndarray) -> np.ndarray:
-    """The standard normal CDF."""
-    erf = np.vectorize(math.erf)
-    return 0.5 * (1.0 + erf(np.asarray(x, dtype=float) / math.sqrt(2.0)))
-
-
 def natural_params(model: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Raw-scale values -> natural ones through each parameter's default link."""
-    specs = {spec.name: spec for spec in SPECS}[model].params
-    out = {}
-    for spec in specs:
-        x = np.asarray(raw[spec.name], dtype=float)
-        if spec.link == "probit":
-            out[spec.name] = _phi(x)
-        elif spec.link == "scaled_probit":
-            out[spec.name] = float(spec.upper or 0.0) * _phi(x)
-        elif spec.link == "exp":
-            out[spec.name] = np.exp(x)
-        else:
-            raise ValueError(f"parameter {spec.name!r}: link {spec.link!r} not handled here")
-    return out
+    return {p.name: common.natural_value(p, raw[p.name]) for p in _SPECS[model].params}
 
 
 def sample_params(
@@ -79,11 +61,7 @@ def sample_params(
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Participants' natural-scale parameters: ``link(mu + sigma z)``, ``z ~ N(0, 1)``."""
-    raw = {
-        name: group[name][0] + group[name][1] * rng.standard_normal(n_participants)
-        for name in MODEL_PARAMS[model]
-    }
-    return natural_params(model, raw)
+    return common.draw_natural(_SPECS[model].params, group, n_participants, rng)
 
 
 def reward_walks(n_participants: int, n_trials: int, rng: np.random.Generator) -> np.ndarray:
@@ -102,26 +80,11 @@ def reward_walks(n_participants: int, n_trials: int, rng: np.random.Generator) -
 
 def _standard(model: str, params: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
     """Any variant's parameters as (a1, beta1, a2, beta2, pi, w, lambda) arrays [P]."""
-    if model not in MODEL_PARAMS:
-        raise ValueError(f"unknown model {model!r}; known models: {sorted(MODEL_PARAMS)}")
-    if set(params) != set(MODEL_PARAMS[model]):
-        raise ValueError(
-            f"model {model!r} takes parameters {list(MODEL_PARAMS[model])}, got {sorted(params)}"
-        )
-    p = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in params.items()}
-    if len({v.shape for v in p.values()}) != 1:
-        raise ValueError("parameters must all have the same shape [P]")
+    p = common.checked_params(model, params, MODEL_PARAMS)
     ones = np.ones_like(p["pi"])
     a1, beta1 = p.get("a1", p.get("a")), p.get("beta1", p.get("beta"))
     a2, beta2 = p.get("a2", p.get("a")), p.get("beta2", p.get("beta"))
     return a1, beta1, a2, beta2, p["pi"], p["w"], p.get("lambda", ones)
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of [P, K]."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def simulate(
@@ -161,22 +124,22 @@ def simulate(
         best = np.stack([q2[:, :2].max(axis=1), q2[:, 2:].max(axis=1)], axis=1)  # [P, 2]
         q_mb = COMMON * best + (1.0 - COMMON) * best[:, ::-1]
         q_net = w[:, None] * q_mb + (1.0 - w[:, None]) * q1
-        p1 = _softmax(beta1[:, None] * q_net + pi[:, None] * last)
+        p1 = common.softmax(beta1[:, None] * q_net + pi[:, None] * last)
         out["p_choice1"][:, t] = p1
-        c1 = (rng.random(n_p) < p1[:, 1]).astype(int)
+        c1 = common.bernoulli(p1[:, 1], rng)
         answered = rng.random(n_p) >= miss_first
-        common = rng.random(n_p) < COMMON
-        state = np.where(common, c1, 1 - c1)
+        is_common = rng.random(n_p) < COMMON
+        state = np.where(is_common, c1, 1 - c1)
         options = 2 * state[:, None] + np.arange(2)  # [P, 2] the reached state's options
-        p2 = _softmax(beta2[:, None] * q2[rows[:, None], options])
-        c2 = options[rows, (rng.random(n_p) < p2[:, 1]).astype(int)]
+        p2 = common.softmax(beta2[:, None] * q2[rows[:, None], options])
+        c2 = options[rows, common.bernoulli(p2[:, 1], rng)]
         second = answered & (rng.random(n_p) >= miss_second)
         r = (rng.random(n_p) < reward_probs[rows, t, c2]).astype(float)
 
         out["p_choice2"][rows[answered, None], t, options[answered]] = p2[answered]
         out["choice1"][:, t] = np.where(answered, c1, MISSING)
         out["state"][:, t] = np.where(answered, state, MISSING)
-        out["common"][:, t] = answered & common
+        out["common"][:, t] = answered & is_common
         out["choice2"][:, t] = np.where(second, c2, MISSING)
         out["reward"][:, t] = np.where(second, r, np.nan)
 
@@ -207,25 +170,10 @@ def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     n_participants, n_trials = 20, 200
     params = sample_params(EXAMPLE_MODEL, EXAMPLE_GROUP, n_participants, rng)
     sim = simulate(EXAMPLE_MODEL, params, rng, n_trials=n_trials)
-    names = [f"s{i + 1:02d}" for i in range(n_participants)]
-
-    def raw(codes: np.ndarray) -> pd.Series:
-        values = pd.array(codes.ravel() + 1, dtype="Int64")  # options numbered from 1
-        values[codes.ravel() < 0] = pd.NA
-        return pd.Series(values)
-
-    trials = pd.DataFrame(
-        {
-            "participant": np.repeat(names, n_trials),
-            "trial": np.tile(np.arange(1, n_trials + 1), n_participants),
-            "choice1": raw(sim["choice1"]),
-            "choice2": raw(sim["choice2"]),
-            "reward": pd.array(
-                np.where(sim["has_reward"], sim["reward"], 0).astype(int).ravel(),
-                dtype="Int64",
-            ),
-        }
-    )
-    trials.loc[~sim["has_reward"].ravel(), "reward"] = pd.NA
-    truth = pd.DataFrame({"participant": names, **{k: v for k, v in params.items()}})
-    return trials, truth
+    names = common.participant_ids(n_participants, prefix="s")
+    columns = {  # options numbered from 1
+        "choice1": common.int_cells(sim["choice1"] + 1, sim["choice1"] < 0),
+        "choice2": common.int_cells(sim["choice2"] + 1, sim["choice2"] < 0),
+        "reward": common.int_cells(sim["reward"], ~sim["has_reward"]),
+    }
+    return common.raw_trials(names, n_trials, columns), common.truth_table(names, params)

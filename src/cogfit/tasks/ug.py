@@ -23,9 +23,11 @@ import pandas as pd
 
 from cogfit.models.spec import ModelSpec
 from cogfit.models.ug_spec import SPECS
-from cogfit.tasks.dd import group_params
+from cogfit.tasks import common
+from cogfit.tasks.common import group_params as group_params  # importable here too
 
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in SPECS}
+MODEL_PARAMS: dict[str, tuple[str, ...]] = {spec.name: spec.param_names for spec in SPECS}
 #: the norm before the first offer, and the Bayesian observer's prior count behind it
 NORM_0, COUNT_0 = 10.0, 4.0
 #: the mean offers of the low and the high phases, and the offers' sd within a phase
@@ -49,19 +51,6 @@ def schedule(
     return {"offer": np.clip(offers, 1.0, 15.0)}
 
 
-def _checked(model: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The model's parameters as float arrays [P], or a ValueError."""
-    if model not in MODELS:
-        raise ValueError(f"unknown ug model {model!r}; known: {sorted(MODELS)}")
-    names = MODELS[model].param_names
-    if set(params) != set(names):
-        raise ValueError(f"model {model!r} takes parameters {list(names)}, got {sorted(params)}")
-    arrays = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in params.items()}
-    if len({a.shape for a in arrays.values()}) != 1:
-        raise ValueError("parameters must all have the same shape [P]")
-    return arrays
-
-
 def simulate(
     model: str,
     params: dict[str, np.ndarray],
@@ -74,7 +63,7 @@ def simulate(
     missed trials), ``valid`` (bool), ``probabilities`` (p(accept)) and ``norm`` (the norm
     before each trial), [P, T] each. ``trials``: offers to use (default :func:`schedule`
     with ``n_trials``)."""
-    params = _checked(model, params)
+    params = common.checked_params(model, params, MODEL_PARAMS, family="ug")
     n_p = len(params["tau"])
     offers = (schedule(n_p, n_trials, rng) if trials is None else dict(trials))["offer"]
     offers = np.asarray(offers, dtype=float)
@@ -92,8 +81,8 @@ def simulate(
         # the Bayesian observer judges the offer against the mean that includes it
         judged = norm + (x - norm) / (count + 1.0) if model == "ug_bayes" else norm
         utility = x - alpha * np.maximum(judged - x, 0.0) - beta * np.maximum(x - judged, 0.0)
-        probs[:, t] = 1.0 / (1.0 + np.exp(-tau * utility))
-        accept[:, t] = np.where(valid[:, t], rng.random(n_p) < probs[:, t], 0)
+        probs[:, t] = common.logistic(tau * utility)
+        accept[:, t] = np.where(valid[:, t], common.bernoulli(probs[:, t], rng), 0)
         if model == "ug_bayes":
             norm = np.where(valid[:, t], judged, norm)
             count = np.where(valid[:, t], count + 1.0, count)
@@ -116,15 +105,9 @@ def example(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     n_p, n_t = 20, 90
     params = group_params(MODELS[EXAMPLE_MODEL], EXAMPLE_MU, EXAMPLE_SD, n_p, rng)
     sim = simulate(EXAMPLE_MODEL, params, rng, n_trials=n_t)
-    names = [f"sub-{i + 1:02d}" for i in range(n_p)]
-    raw = pd.DataFrame(
-        {
-            "participant": np.repeat(names, n_t),
-            "trial": np.tile(np.arange(1, n_t + 1), n_p),
-            "offer": sim["offer"].ravel(),
-            "accept": pd.array(np.where(sim["valid"], sim["accept"], -1).ravel(), "Int64"),
-        }
-    )
-    raw.loc[~sim["valid"].ravel(), "accept"] = pd.NA
-    truth = pd.DataFrame({"participant": names, **params})
-    return raw, truth
+    names = common.participant_ids(n_p)
+    columns = {
+        "offer": sim["offer"].ravel(),
+        "accept": common.int_cells(sim["accept"], ~sim["valid"]),
+    }
+    return common.raw_trials(names, n_t, columns), common.truth_table(names, params)
