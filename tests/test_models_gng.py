@@ -8,11 +8,21 @@ import math
 
 import numpy as np
 import pytest
+from model_checks import (
+    assert_binomial,
+    assert_log_probs_match,
+    assert_unchanged,
+    check_recovery,
+    example_tables,
+    log_probs,
+    nuts_fit,
+    outputs64,
+    random_valid,
+    scrambled,
+)
 
 from cogfit.data import TaskData, from_arrays
-from cogfit.likelihood import trial_log_probs, trial_outputs
 from cogfit.models import get_model, get_spec
-from cogfit.runtime import precision
 from cogfit.tasks import gng as task
 
 MODELS = ("gng_m1", "gng_m2", "gng_m3", "gng_m4")
@@ -91,9 +101,7 @@ def random_params(model: str, n: int, rng: np.random.Generator) -> dict[str, np.
 
 def random_data(rng: np.random.Generator, n_p: int = 6, n_t: int = 80) -> TaskData:
     """Random cues, responses and outcomes with missed trials and a shorter participant."""
-    valid = rng.random((n_p, n_t)) > 0.15
-    valid[0] = True
-    valid[1, 50:] = False  # a shorter participant: padding at the end
+    valid = random_valid(rng, n_p, n_t, short=(1, 50), complete=0)
     columns = {
         "cue": rng.integers(0, 4, (n_p, n_t)),
         "pressed": rng.integers(0, 2, (n_p, n_t)),
@@ -107,35 +115,27 @@ def _cells(data: TaskData) -> tuple[np.ndarray, ...]:
     return t["cue"], t["pressed"], t["outcome"], t["valid"]
 
 
-@pytest.mark.parametrize("scan", ["sequential", "associative"])
-@pytest.mark.parametrize("model", MODELS)
-def test_loglik_matches_reference(model: str, scan: str) -> None:
-    rng = np.random.default_rng(MODELS.index(model) + 10)
+def reference_case(model: str, seed: int) -> tuple[dict, dict, np.ndarray, np.ndarray]:
+    """Random trials and parameters: (params, scan inputs, the reference's log p, valid)."""
+    rng = np.random.default_rng(seed)
     data = random_data(rng)
     params = random_params(model, data.n_participants, rng)
     expected = reference(model, params, *_cells(data))["logp"]
-    with precision("float64"):
-        got = np.asarray(
-            trial_log_probs(get_model(model), params, data.scan_inputs(get_model(model)), 2, scan)
-        )
-    np.testing.assert_array_equal(got[~data.mask], 0.0)
-    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    return params, data.scan_inputs(get_model(model)), expected, data.mask
+
+
+@pytest.mark.parametrize("scan", ["sequential", "associative"])
+@pytest.mark.parametrize("model", MODELS)
+def test_loglik_matches_reference(model: str, scan: str) -> None:
+    case = reference_case(model, MODELS.index(model) + 10)
+    assert_log_probs_match(model, *case, dtype="float64", scan=scan)
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_loglik_in_float32(model: str) -> None:
     """The default precision agrees with the float64 reference to float32 rounding."""
-    rng = np.random.default_rng(3)
-    data = random_data(rng)
-    params = random_params(model, data.n_participants, rng)
-    expected = reference(model, params, *_cells(data))["logp"]
-    f32 = {k: v.astype(np.float32) for k, v in params.items()}
-    inputs = {
-        k: v.astype(np.float32) if v.dtype == np.float64 else v
-        for k, v in data.scan_inputs(get_model(model)).items()
-    }
-    got = np.asarray(trial_log_probs(get_model(model), f32, inputs, 2))
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    case = reference_case(model, 3)
+    assert_log_probs_match(model, *case, dtype="float32", rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("model", ["gng_m1", "gng_m4"])
@@ -144,8 +144,7 @@ def test_policies_and_latents_match_reference(model: str) -> None:
     data = random_data(rng)
     params = random_params(model, data.n_participants, rng)
     ref = reference(model, params, *_cells(data))
-    with precision("float64"):
-        out = trial_outputs(get_model(model), params, data.scan_inputs(get_model(model)), 2)
+    out = outputs64(model, params, data.scan_inputs(get_model(model)))
     mask = data.mask
     np.testing.assert_allclose(np.exp(out["log_probs"][..., 1])[mask], ref["p_go"][mask], 1e-9)
     np.testing.assert_allclose(np.exp(out["log_probs"]).sum(-1), 1.0, rtol=1e-12)
@@ -155,25 +154,18 @@ def test_policies_and_latents_match_reference(model: str) -> None:
         names["stimulus_value"] = "sv"
     assert set(out) - {"log_probs"} == set(names)
     for latent, key in names.items():
-        np.testing.assert_allclose(np.asarray(out[latent])[mask], ref[key][mask], atol=1e-9)
+        np.testing.assert_allclose(out[latent][mask], ref[key][mask], atol=1e-9)
 
 
 def test_masked_cells_do_not_teach() -> None:
     """Garbage in masked cells changes no answered trial's probability."""
     rng = np.random.default_rng(7)
     data = random_data(rng)
-    model = get_model("gng_m4")
     params = random_params("gng_m4", data.n_participants, rng)
-    inputs = data.scan_inputs(model)
-    base = np.asarray(trial_log_probs(model, params, inputs, 2))
-    noisy = dict(inputs)
-    masked = ~data.mask
-    garbage = rng.integers(0, 4, masked.shape)
-    noisy["cue"] = np.where(masked, garbage, inputs["cue"]).astype(np.int32)
-    noisy["pressed"] = np.where(masked, 1 - inputs["pressed"], inputs["pressed"]).astype(np.int32)
-    noisy["outcome"] = np.where(masked, 99.0, inputs["outcome"])
-    moved = np.asarray(trial_log_probs(model, params, noisy, 2))
-    np.testing.assert_allclose(moved, base, rtol=1e-6, atol=1e-6)
+    inputs = data.scan_inputs(get_model("gng_m4"))
+    garbage = rng.integers(0, 4, data.mask.shape)
+    junk = {"cue": garbage, "pressed": 1 - inputs["pressed"], "outcome": 99.0}
+    assert_unchanged("gng_m4", params, inputs, scrambled(inputs, data.mask, junk))
 
 
 def test_extreme_values_stay_finite() -> None:
@@ -187,8 +179,7 @@ def test_extreme_values_stay_finite() -> None:
         "pi": np.zeros(3),
         "rho": np.full(3, 50.0),
     }
-    model = get_model("gng_m3")
-    got = np.asarray(trial_log_probs(model, params, data.scan_inputs(model), 2))
+    got = log_probs("gng_m3", params, data.scan_inputs(get_model("gng_m3")))
     assert np.isfinite(got).all()
 
 
@@ -210,27 +201,22 @@ def test_simulated_responses_follow_their_probabilities() -> None:
     params = random_params("gng_m3", 200, rng)
     sim = task.simulate("gng_m3", params, rng, n_trials=120)
     p, pressed = sim["p_go"].ravel(), sim["pressed"].ravel()
-    assert abs(pressed.mean() - p.mean()) < 4 * math.sqrt((p * (1 - p)).sum()) / p.size
+    assert_binomial(pressed, p)
     cue, outcome = sim["cue"].ravel(), sim["outcome"].ravel()
     correct = np.where(task.GO_CUE[cue], pressed == 1, pressed == 0)
     better = np.where(task.WIN_CUE[cue], outcome == 1, outcome == 0)
     assert set(np.unique(outcome[task.WIN_CUE[cue]])) == {0.0, 1.0}
     assert set(np.unique(outcome[~task.WIN_CUE[cue]])) == {-1.0, 0.0}
     for is_correct, rate in ((True, 0.8), (False, 0.2)):
-        hits = better[correct == is_correct]
-        assert abs(hits.mean() - rate) < 4 * math.sqrt(rate * (1 - rate) / hits.size)
+        assert_binomial(better[correct == is_correct], rate)
 
 
 def test_example_is_raw_and_consistent() -> None:
-    trials, truth = task.example(seed=0)
+    trials, _ = example_tables(task)
     assert list(trials.columns) == ["participant", "trial", "cue", "pressed", "outcome"]
-    assert trials["participant"].nunique() == 20 == len(truth)
     assert set(trials["cue"]) == {1, 2, 3, 4}
     assert set(trials["pressed"]) == {0, 1} and set(trials["outcome"]) <= {-1, 0, 1}
-    assert list(truth.columns) == ["participant", *get_spec(task.EXAMPLE_MODEL).param_names]
     assert (trials.groupby(["participant", "cue"]).size() == 60).all()
-    again, _ = task.example(seed=0)
-    assert again.equals(trials)
 
 
 # --- parameter recovery -------------------------------------------------------------
@@ -248,8 +234,6 @@ POPULATION = {
 
 @pytest.fixture(scope="module")
 def recovery() -> tuple:
-    from cogfit.fit import SamplerSettings, fit
-
     rng = np.random.default_rng(2012)
     n_p = 24
     params = task.population_draws(POPULATION, n_p, rng)
@@ -257,25 +241,11 @@ def recovery() -> tuple:
     data = from_arrays(
         {k: sim[k] for k in ("cue", "pressed", "outcome")}, sim["valid"], n_options=2
     )
-    settings = SamplerSettings(chains=2, warmup=300, samples=300, seed=3, device="cpu")
-    return fit(RECOVERY_MODEL, data, settings, dataset="gng-recovery"), params
+    return nuts_fit(RECOVERY_MODEL, data, "gng-recovery"), params
 
 
 @pytest.mark.slow
 def test_recovery_group_means_cover_truth(recovery: tuple) -> None:
     idata, truth = recovery
-    misses = []
-    for name, (mean, _) in POPULATION.items():
-        draws = idata.posterior[f"{name}_mu_natural"].values.ravel()
-        lo, hi = np.quantile(draws, [0.025, 0.975])
-        true = float(task.natural(name, np.array(mean)))
-        est = idata.posterior[name].mean(("chain", "draw")).values
-        r = np.corrcoef(est, truth[name])[0, 1]
-        print(
-            f"{name}: true {true:.3f}, posterior mean {draws.mean():.3f} "
-            f"[{lo:.3f}, {hi:.3f}], participant r = {r:.2f}"
-        )
-        if not lo <= true <= hi:
-            misses.append(f"{name}: 95% interval [{lo:.3f}, {hi:.3f}] misses {true:.3f}")
-    assert not misses, misses
-    assert int(idata.sample_stats["diverging"].sum()) < 10
+    means = {k: float(task.natural(k, np.array(mu))) for k, (mu, _) in POPULATION.items()}
+    check_recovery(idata, means, truth, max_divergent=9)

@@ -4,32 +4,31 @@ simulator against the same loop, the example data, and parameter recovery with N
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
+from model_checks import (
+    assert_choices_follow,
+    assert_log_probs_match,
+    assert_unchanged,
+    check_recovery,
+    example_tables,
+    finite_gradients,
+    natural,
+    nuts_fit,
+    outputs64,
+    params_by_link,
+    random_valid,
+    scrambled,
+)
 
 from cogfit.data import TaskData, from_arrays
-from cogfit.likelihood import trial_log_probs, trial_outputs
-from cogfit.models import get_model, get_spec
+from cogfit.models import get_model
 from cogfit.tasks import igt as task
 
 MODELS = ("igt_pvl_delta", "igt_pvl_decay", "igt_vpp", "igt_orl")
 N_DECKS = 4
-
-
-@contextlib.contextmanager
-def x64() -> Iterator[None]:
-    """Double precision inside the block (to compare with the float64 loop tightly)."""
-    enable = getattr(jax, "enable_x64", None)
-    if enable is None:  # older JAX
-        from jax.experimental import enable_x64 as enable
-    with enable(True):
-        yield
 
 
 # ---------------------------------------------------------------------------------------
@@ -147,15 +146,8 @@ def reference(
 
 def random_params(model: str, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Natural-scale values inside each parameter's support."""
-    out = {}
-    for spec in get_spec(model).params:
-        if spec.link == "probit":
-            out[spec.name] = rng.uniform(0.05, 0.95, n)
-        elif spec.link == "scaled_probit":
-            out[spec.name] = rng.uniform(0.05, 0.6, n) * spec.upper
-        else:
-            out[spec.name] = rng.normal(0.0, 1.5, n)
-    return out
+    ranges = {"probit": (0.05, 0.95), "scaled_probit": (0.05, 0.6)}
+    return params_by_link(model, n, rng, **ranges, identity_sd=1.5)
 
 
 def random_trials(
@@ -169,9 +161,7 @@ def random_trials(
     losses = -rng.choice([0.0, 0.5, 1.0, 2.5, 12.5], (n_p, n_t), p=[0.5, 0.2, 0.1, 0.1, 0.1])
     losses[1] = -losses[1]  # participant 1 codes losses as positive numbers
     gains[2, :10], losses[2, :10] = 0.5, -0.5  # net outcome exactly 0
-    valid = rng.random((n_p, n_t)) > 0.15
-    valid[0] = True
-    valid[-1, 2 * n_t // 3 :] = False  # a shorter participant, padded
+    valid = random_valid(rng, n_p, n_t, short=(-1, 2 * n_t // 3), complete=0)
     return choices, gains, losses, valid
 
 
@@ -188,42 +178,34 @@ def task_data(
     )
 
 
-def jax_params(params: dict[str, np.ndarray]) -> dict[str, jax.Array]:
-    return {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
-
-
 # ---------------------------------------------------------------------------------------
 # the likelihood against the reference
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("scan", ["sequential", "associative"])
-@pytest.mark.parametrize("model", MODELS)
-def test_loglik_matches_reference(model: str, scan: str) -> None:
-    rng = np.random.default_rng(MODELS.index(model))
+def reference_case(model: str, seed: int) -> tuple[dict, dict, np.ndarray, np.ndarray]:
+    """Random trials and parameters: (params, scan inputs, the reference's log p, valid)."""
+    rng = np.random.default_rng(seed)
     choices, gains, losses, valid = random_trials(rng)
     params = random_params(model, choices.shape[0], rng)
     expected = reference(model, params, choices, gains, losses, valid)["logp"]
-    data = task_data(choices, gains, losses, valid)
-    m = get_model(model)
-    with x64():
-        got = np.asarray(trial_log_probs(m, jax_params(params), data.scan_inputs(m), 4, scan))
-    assert got.shape == expected.shape
-    np.testing.assert_array_equal(got[~valid], 0.0)
-    np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-10)
+    inputs = task_data(choices, gains, losses, valid).scan_inputs(get_model(model))
+    return params, inputs, expected, valid
+
+
+@pytest.mark.parametrize("scan", ["sequential", "associative"])
+@pytest.mark.parametrize("model", MODELS)
+def test_loglik_matches_reference(model: str, scan: str) -> None:
+    case = reference_case(model, MODELS.index(model))
+    close = {"n_options": 4, "rtol": 1e-8, "atol": 1e-10}
+    assert_log_probs_match(model, *case, dtype="float64", scan=scan, **close)
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_loglik_in_float32(model: str) -> None:
     """The default precision agrees with the loop to float32's accuracy."""
-    rng = np.random.default_rng(40 + MODELS.index(model))
-    choices, gains, losses, valid = random_trials(rng)
-    params = random_params(model, choices.shape[0], rng)
-    expected = reference(model, params, choices, gains, losses, valid)["logp"]
-    m = get_model(model)
-    p32 = {k: jnp.asarray(v, jnp.float32) for k, v in params.items()}
-    got = np.asarray(trial_log_probs(m, p32, task_data(choices, gains, losses, valid).trials, 4))
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    case = reference_case(model, 40 + MODELS.index(model))
+    assert_log_probs_match(model, *case, dtype="float32", n_options=4, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -233,13 +215,7 @@ def test_latents_match_reference(model: str) -> None:
     choices, gains, losses, valid = random_trials(rng, n_p=4, n_t=40)
     params = random_params(model, choices.shape[0], rng)
     ref = reference(model, params, choices, gains, losses, valid)
-    m = get_model(model)
-    with x64():
-        got = trial_outputs(
-            m, jax_params(params), task_data(choices, gains, losses, valid).trials, 4
-        )
-    got = {k: np.asarray(v) for k, v in got.items()}
-    assert set(got) == {"log_probs", *m.latent_names}
+    got = outputs64(model, params, task_data(choices, gains, losses, valid).trials, 4)
     close = {"rtol": 1e-8, "atol": 1e-10}
     np.testing.assert_allclose(np.exp(got["log_probs"]), ref["probs"], **close)
     np.testing.assert_allclose(got["ev"], ref["ev"], **close)
@@ -267,19 +243,15 @@ def test_masked_trials_and_loss_sign_do_not_matter(model: str) -> None:
     dataset's n_options does not resize the four decks."""
     rng = np.random.default_rng(3)
     choices, gains, losses, valid = random_trials(rng)
-    params = {k: jnp.asarray(v, jnp.float32) for k, v in random_params(model, 6, rng).items()}
-    m = get_model(model)
-    base = np.asarray(
-        trial_log_probs(m, params, task_data(choices, gains, losses, valid).trials, 4)
-    )
+    params = random_params(model, 6, rng)
+    trials = task_data(choices, gains, losses, valid).trials
     noisy = task_data(
         np.where(valid, choices, 3 - choices), gains, np.abs(losses), valid, n_options=2
     )
-    noisy_trials = dict(noisy.trials)
-    for key, junk in (("choice", 3), ("gain", 7.0), ("loss", -9.0)):
-        noisy_trials[key] = np.where(valid, noisy_trials[key], junk).astype(noisy.trials[key].dtype)
-    moved = np.asarray(trial_log_probs(m, params, noisy_trials, 2))
-    np.testing.assert_allclose(moved, base, rtol=1e-6, atol=1e-6)
+    junk = {"choice": 3, "gain": 7.0, "loss": -9.0}
+    assert_unchanged(
+        model, params, trials, scrambled(noisy.trials, valid, junk), 4, changed_options=2
+    )
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -289,11 +261,7 @@ def test_gradients_are_finite_at_zero_outcomes(model: str) -> None:
     choices, gains, losses, valid = random_trials(rng, n_p=3, n_t=30)
     gains[:, ::3], losses[:, ::3] = 0.0, 0.0  # many exact zeros
     trials = task_data(choices, gains, losses, valid).trials
-    m = get_model(model)
-    params = {k: jnp.asarray(v, jnp.float32) for k, v in random_params(model, 3, rng).items()}
-    grads = jax.grad(lambda q: trial_log_probs(m, q, trials, 4).sum())(params)
-    for name, g in grads.items():
-        assert np.all(np.isfinite(np.asarray(g))), name
+    finite_gradients(model, random_params(model, 3, rng), trials, 4)
 
 
 # ---------------------------------------------------------------------------------------
@@ -327,11 +295,7 @@ def test_simulator_matches_reference(model: str) -> None:
     assert (sim["gain"] >= 0).all() and (sim["loss"] <= 0).all()
     ref = reference(model, params, sim["choice"], sim["gain"], sim["loss"], valid)
     np.testing.assert_allclose(sim["probabilities"], ref["probs"], rtol=1e-9, atol=1e-12)
-    probs = sim["probabilities"][valid]
-    counts = np.bincount(sim["choice"][valid], minlength=N_DECKS)
-    expected = probs.sum(0)
-    sd = np.sqrt((probs * (1 - probs)).sum(0))
-    assert (np.abs(counts - expected) < 4 * sd).all(), (counts, expected)
+    assert_choices_follow(sim["choice"], sim["probabilities"], valid)
 
 
 def test_simulator_draws_cards_in_order() -> None:
@@ -361,12 +325,8 @@ def test_simulator_refuses_wrong_parameters() -> None:
 def test_example_is_raw_and_deterministic() -> None:
     """Raw coding (decks 1-4, payoffs in the task's units, empty cells on missed trials),
     one row per trial, a truth table per participant; the same for the same seed."""
-    trials, truth = task.example(seed=0)
-    again, _ = task.example(seed=0)
-    assert trials.equals(again)
+    trials, truth = example_tables(task)
     assert list(trials.columns) == ["participant", "trial", "choice", "gain", "loss"]
-    assert list(truth.columns) == ["participant", *get_spec(task.EXAMPLE_MODEL).param_names]
-    assert trials["participant"].nunique() == len(truth) == 20
     assert (trials.groupby("participant")["trial"].count() == 100).all()
     missed = trials["choice"].isna()
     assert 0 < missed.mean() < 0.1
@@ -391,48 +351,24 @@ def test_example_is_raw_and_deterministic() -> None:
 # parameter recovery
 # ---------------------------------------------------------------------------------------
 
-PHI = np.vectorize(lambda z: 0.5 * (1.0 + math.erf(z / math.sqrt(2.0))))
 #: igt_orl's group means and sds on the unconstrained scale (the links are the spec's)
 ORL_MU = {"Arew": -0.6, "Apun": -1.2, "K": -1.2, "betaF": 1.5, "betaP": 2.0}
 ORL_SD = {"Arew": 0.2, "Apun": 0.2, "K": 0.2, "betaF": 0.6, "betaP": 0.6}
 
 
-def natural(name: str, z: np.ndarray) -> np.ndarray:
-    spec = next(p for p in get_spec("igt_orl").params if p.name == name)
-    if spec.link == "probit":
-        return PHI(z)
-    if spec.link == "scaled_probit":
-        return spec.upper * PHI(z)
-    return np.asarray(z, float)
-
-
 @pytest.fixture(scope="module")
 def orl_fit():  # noqa: ANN201
-    from cogfit.fit import SamplerSettings, fit
-
     rng = np.random.default_rng(2026)
     n_p = 24
-    params = {k: natural(k, ORL_MU[k] + ORL_SD[k] * rng.normal(size=n_p)) for k in ORL_MU}
+    z = {k: ORL_MU[k] + ORL_SD[k] * rng.normal(size=n_p) for k in ORL_MU}
+    params = {k: natural("igt_orl", k, v) for k, v in z.items()}
     sim = task.simulate("igt_orl", params, rng, n_trials=100, missing_prob=0.02)
     data = task_data(sim["choice"], sim["gain"], sim["loss"], sim["valid"])
-    settings = SamplerSettings(chains=2, warmup=300, samples=300, seed=3, device="cpu")
-    return fit("igt_orl", data, settings, dataset="igt_recovery"), params
+    return nuts_fit("igt_orl", data, "igt_recovery"), params
 
 
 @pytest.mark.slow
 def test_orl_recovers_group_means(orl_fit) -> None:  # noqa: ANN001
     idata, truth = orl_fit
-    rows = []
-    for name, mu in ORL_MU.items():
-        draws = idata.posterior[f"{name}_mu_natural"].values.ravel()
-        lo, hi = np.quantile(draws, [0.025, 0.975])
-        true = float(natural(name, np.array(mu)))
-        est = idata.posterior[name].mean(("chain", "draw")).values
-        r = np.corrcoef(est, truth[name])[0, 1]
-        rows.append((name, true, draws.mean(), lo, hi, r))
-    for name, true, mean, lo, hi, r in rows:
-        print(f"{name}: true {true:.3f}, posterior {mean:.3f} [{lo:.3f}, {hi:.3f}], r = {r:.2f}")
-    for name, true, _, lo, hi, _ in rows:
-        assert lo <= true <= hi, (
-            f"{name}_mu_natural: 95% interval [{lo:.3f}, {hi:.3f}] misses {true}"
-        )
+    means = {k: float(natural("igt_orl", k, mu)) for k, mu in ORL_MU.items()}
+    check_recovery(idata, means, truth)

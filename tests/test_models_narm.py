@@ -5,36 +5,33 @@ parameter recovery with real NUTS."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 
-import jax
 import numpy as np
 import pytest
+from model_checks import (
+    assert_choices_follow,
+    assert_log_probs_match,
+    assert_unchanged,
+    check_recovery,
+    example_tables,
+    nuts_fit,
+    outputs64,
+    params_by_link,
+    random_valid,
+    scan_cases,
+    scrambled,
+    standardised,
+)
 
 from cogfit.data import from_arrays
-from cogfit.likelihood import trial_log_probs, trial_outputs
 from cogfit.models import get_model
 from cogfit.models.narm_spec import SPECS
-from cogfit.names import observed_key, site_name
+from cogfit.names import observed_key
 from cogfit.tasks import narm as task
 
 MODELS = [spec.name for spec in SPECS]
 SIGMA_O = 4.0  # Daw et al. (2006): the payoffs' sd, fixed in their Kalman filter
-
-
-@contextlib.contextmanager
-def enable_x64() -> Iterator[None]:
-    """float64 inside (``jax.enable_x64``; ``jax.experimental``'s on older JAX)."""
-    try:
-        manager = jax.enable_x64(True)
-    except AttributeError:
-        from jax.experimental import enable_x64 as older
-
-        manager = older()
-    with manager:
-        yield
 
 
 # ---- plain-Python references, from the equations -----------------------------------------
@@ -133,11 +130,7 @@ def reference(model: str, params, columns: dict[str, np.ndarray], valid, n_arms:
 
 def random_params(model: str, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Natural-scale values well inside each parameter's bounds."""
-    out = {}
-    for spec in get_model(model).params:
-        upper = spec.upper if spec.link == "scaled_probit" else 1.0
-        out[spec.name] = rng.uniform(0.03, 0.6 if spec.upper else 0.95, n) * upper
-    return out
+    return params_by_link(model, n, rng, probit=(0.03, 0.95), scaled_probit=(0.03, 0.6))
 
 
 def random_data(
@@ -154,31 +147,17 @@ def random_data(
             "gain": rng.choice([0.0, 0.0, 1.0, 2.5], (n_p, n_t)),
             "loss": rng.choice([0.0, 0.0, -1.0, 1.0, -0.5], (n_p, n_t)),
         }
-    valid = rng.random((n_p, n_t)) > 0.2
-    valid[0] = True
-    valid[1, 30:] = False  # a shorter participant
+    valid = random_valid(rng, n_p, n_t, short=(1, 30), missed=0.2, complete=0)
     return columns, valid
 
 
-def jax_outputs(
-    model: str, params, columns, valid, n_arms: int, scan: str = "sequential", outputs=False
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """cogfit's trial log-probabilities [P, T], and (``outputs``) its per-trial outputs."""
-    data = from_arrays(columns, valid, n_options=n_arms)
-    m = get_model(model)
-    trials = data.scan_inputs(m)
-    logp = np.asarray(trial_log_probs(m, params, trials, n_arms, scan))
-    if not outputs:
-        return logp, {}
-    out = {k: np.asarray(v) for k, v in trial_outputs(m, params, trials, n_arms).items()}
-    return logp, out
+def scan_inputs(model: str, columns: dict[str, np.ndarray], valid: np.ndarray, n_arms: int):
+    return from_arrays(columns, valid, n_options=n_arms).scan_inputs(get_model(model))
 
 
 #: every model with the sequential scan on 4 arms, and the affine ones with the
 #: associative scan on 2 arms (where the likelihood's softmax reduces to a logistic)
-CASES = [(m, "sequential", 4) for m in MODELS] + [
-    (m, "associative", 2) for m in MODELS if get_model(m).linear is not None
-]
+CASES = [(m, scan, 4 if scan == "sequential" else 2) for scan, m in scan_cases(MODELS)]
 
 
 @pytest.mark.parametrize(("model", "scan", "n_arms"), CASES)
@@ -187,16 +166,17 @@ def test_log_likelihood_matches_reference(model: str, scan: str, n_arms: int) ->
     columns, valid = random_data(model, n_arms, rng)
     params = random_params(model, valid.shape[0], rng)
     expected, probs, values = reference(model, params, columns, valid, n_arms)
-    with enable_x64():
-        got, out = jax_outputs(model, params, columns, valid, n_arms, scan, scan == "sequential")
-    np.testing.assert_array_equal(got[~valid], 0.0)
-    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-10)
+    inputs = scan_inputs(model, columns, valid, n_arms)
+    close = {"n_options": n_arms, "rtol": 1e-9, "atol": 1e-10}
+    assert_log_probs_match(
+        model, params, inputs, expected, valid, dtype="float64", scan=scan, **close
+    )
     if scan == "sequential":  # the policies and values, and the default float32 precision
+        out = outputs64(model, params, inputs, n_arms)
         np.testing.assert_allclose(np.exp(out["log_probs"]), probs, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(out["value"], values, rtol=1e-9, atol=1e-9)
-        params32 = {k: v.astype(np.float32) for k, v in params.items()}
-        got32, _ = jax_outputs(model, params32, columns, valid, n_arms, scan)
-        np.testing.assert_allclose(got32, expected, rtol=2e-4, atol=2e-4)
+        close32 = {"n_options": n_arms, "rtol": 2e-4, "atol": 2e-4}
+        assert_log_probs_match(model, params, inputs, expected, valid, dtype="float32", **close32)
 
 
 @pytest.mark.parametrize("model", ["banditNarm_lapse_decay", "bandit_kalman_filter"])
@@ -204,17 +184,12 @@ def test_masked_trials_teach_nothing(model: str) -> None:
     """Garbage in the cells of missed and padding trials changes no valid trial's score."""
     rng = np.random.default_rng(11)
     columns, valid = random_data(model, 4, rng)
-    params = {k: v.astype(np.float32) for k, v in random_params(model, 6, rng).items()}
-    m = get_model(model)
-    trials = from_arrays(columns, valid, n_options=4).scan_inputs(m)
-    noisy = dict(trials)
-    for name in columns:
-        junk = rng.integers(0, 4, valid.shape) if name == "choice" else 99.0
-        noisy[name] = np.where(valid, trials[name], junk).astype(trials[name].dtype)
-        noisy[observed_key(name)] = np.ones_like(valid)
-    base = np.asarray(trial_log_probs(m, params, trials, 4))
-    moved = np.asarray(trial_log_probs(m, params, noisy, 4))
-    np.testing.assert_allclose(moved, base, rtol=1e-6, atol=1e-6)
+    params = random_params(model, 6, rng)
+    trials = scan_inputs(model, columns, valid, 4)
+    junk = {name: rng.integers(0, 4, valid.shape) if name == "choice" else 99.0 for name in columns}
+    noisy = scrambled(trials, valid, junk)
+    noisy.update({observed_key(name): np.ones_like(valid) for name in columns})
+    assert_unchanged(model, params, trials, noisy, 4)
 
 
 def test_loss_sign_does_not_matter() -> None:
@@ -223,9 +198,9 @@ def test_loss_sign_does_not_matter() -> None:
     columns, valid = random_data("banditNarm_lapse", 4, rng)
     params = random_params("banditNarm_lapse", 6, rng)
     flipped = {**columns, "loss": -columns["loss"]}
-    a, _ = jax_outputs("banditNarm_lapse", params, columns, valid, 4)
-    b, _ = jax_outputs("banditNarm_lapse", params, flipped, valid, 4)
-    np.testing.assert_allclose(a, b, rtol=1e-6)
+    a = scan_inputs("banditNarm_lapse", columns, valid, 4)
+    b = scan_inputs("banditNarm_lapse", flipped, valid, 4)
+    assert_unchanged("banditNarm_lapse", params, b, a, 4, rtol=1e-6, atol=0.0)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -241,14 +216,11 @@ def test_simulator_follows_the_reference(model: str) -> None:
     columns = {k: sim[k] for k in cols}
     logp, probs, _ = reference(model, params, columns, valid, 4)
     np.testing.assert_allclose(sim["probabilities"], probs, rtol=1e-9, atol=1e-12)
-    with enable_x64():
-        got, _ = jax_outputs(model, params, columns, valid, 4)
-    np.testing.assert_allclose(got, logp, rtol=1e-8, atol=1e-10)
+    inputs = scan_inputs(model, columns, valid, 4)
+    close = {"n_options": 4, "rtol": 1e-8, "atol": 1e-10}
+    assert_log_probs_match(model, params, inputs, logp, valid, dtype="float64", **close)
     # choice frequencies: each arm's count matches its summed probability (z within 4)
-    onehot = (sim["choice"][..., None] == np.arange(4)) & valid[..., None]
-    p = sim["probabilities"] * valid[..., None]
-    z = (onehot.sum((0, 1)) - p.sum((0, 1))) / np.sqrt((p * (1 - p)).sum((0, 1)))
-    assert np.all(np.abs(z) < 4), z
+    assert_choices_follow(sim["choice"], sim["probabilities"], valid)
 
 
 def test_simulated_outcomes_follow_the_task() -> None:
@@ -270,17 +242,14 @@ def test_simulated_outcomes_follow_the_task() -> None:
 
 @pytest.mark.parametrize("model", ["banditNarm_lapse", "bandit_kalman_filter"])
 def test_example_is_a_raw_file(model: str) -> None:
-    trials, truth = task.example(seed=1, model=model)
+    trials, _ = example_tables(task, seed=1, model=model)
     outcome = ["outcome"] if model == "bandit_kalman_filter" else ["gain", "loss"]
     assert list(trials.columns) == ["participant", "trial", "choice", *outcome]
-    assert list(truth.columns) == ["participant", *get_model(model).param_names]
-    assert truth["participant"].nunique() == 20 and len(trials) == 20 * 200
+    assert len(trials) == 20 * 200
     missed = trials["choice"].isna()
     assert 0 < missed.sum() < 0.1 * len(trials)
     assert trials.loc[missed, outcome].isna().all().all()
     assert set(trials.loc[~missed, "choice"]) == {1, 2, 3, 4}
-    again, _ = task.example(seed=1, model=model)
-    assert again.equals(trials)
 
 
 # ---- parameter recovery --------------------------------------------------------------------
@@ -314,38 +283,20 @@ def recovery(request: pytest.FixtureRequest) -> tuple:
     """A real NUTS fit of data simulated from known group parameters. The participants'
     standard-normal offsets are standardised, so the sample's group means are the true
     ones and a miss measures the fit, not the draw."""
-    from cogfit.fit import SamplerSettings, fit
-
     model = request.param
     group, n_p, n_t = RECOVERY[model]
     rng = np.random.default_rng(20260101)
-    params = {}
-    for name, (mu, sd) in group.items():
-        z = rng.standard_normal(n_p)
-        params[name] = task.to_natural(model, name, mu + sd * (z - z.mean()) / z.std())
+    draws = standardised(rng, group, n_p)
+    params = {name: task.to_natural(model, name, x) for name, x in draws.items()}
     sim = task.simulate(model, params, rng, n_trials=n_t)
     cols = ("choice", "outcome") if model == task.KALMAN else ("choice", "gain", "loss")
     data = from_arrays({k: sim[k] for k in cols}, sim["valid"], n_options=4)
-    settings = SamplerSettings(chains=2, warmup=300, samples=300, seed=3, device="cpu")
-    return model, fit(model, data, settings, dataset="narm-recovery"), params
+    return model, nuts_fit(model, data, "narm-recovery"), params
 
 
 @pytest.mark.slow
 def test_recovery_group_means_cover_truth(recovery: tuple) -> None:
     model, idata, params = recovery
-    lines, misses = [], []
-    for name, (mu, _) in RECOVERY[model][0].items():
-        truth = float(task.to_natural(model, name, np.array(mu)))
-        draws = idata.posterior[site_name(name, "mu_natural")].values.ravel()
-        lo, hi = np.quantile(draws, [0.025, 0.975])
-        est = idata.posterior[site_name(name, "theta")].mean(("chain", "draw")).values
-        r = np.corrcoef(est, params[name])[0, 1]
-        lines.append(
-            f"{model} {name}: true {truth:.3f}, posterior mean {draws.mean():.3f} "
-            f"[{lo:.3f}, {hi:.3f}], participant r = {r:.2f}"
-        )
-        if not lo <= truth <= hi:
-            misses.append(name)
-    print("\n" + "\n".join(lines))
-    assert not misses, "\n".join(lines)
-    assert int(idata.sample_stats["diverging"].sum()) <= 5
+    group = RECOVERY[model][0]
+    means = {k: float(task.to_natural(model, k, np.array(mu))) for k, (mu, _) in group.items()}
+    check_recovery(idata, means, params, label=f"{model} ", max_divergent=5)

@@ -9,21 +9,32 @@ from __future__ import annotations
 
 import math
 
-import jax
 import numpy as np
 import pytest
+from model_checks import (
+    assert_binomial,
+    assert_log_probs_match,
+    assert_unchanged,
+    check_recovery,
+    example_tables,
+    log_probs,
+    natural,
+    nuts_fit,
+    outputs64,
+    params_by_link,
+    random_valid,
+    scan_cases,
+    scrambled,
+    standardised,
+)
 
 from cogfit.data import TaskData, from_arrays
-from cogfit.fit import SamplerSettings, fit
-from cogfit.likelihood import trial_log_probs, trial_outputs
 from cogfit.models import SPECS, get_model
-from cogfit.names import RESET, VALID, site_name
+from cogfit.names import RESET, VALID
 from cogfit.tasks import prl as task
 
 PRL = sorted(name for name in SPECS if name.startswith("prl_"))
-SCANS = [("sequential", m) for m in PRL] + [
-    ("associative", m) for m in PRL if get_model(m).linear is not None
-]
+SCANS = scan_cases(PRL)
 
 
 def _log_sigmoid(x: float) -> float:
@@ -88,15 +99,8 @@ def reference(
 
 def random_params(model: str, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Natural-scale values inside each parameter's support."""
-    out = {}
-    for spec in SPECS[model].params:
-        if spec.link == "probit":
-            out[spec.name] = rng.uniform(0.05, 0.95, n)
-        elif spec.link == "scaled_probit":
-            out[spec.name] = rng.uniform(0.05, 0.8, n) * spec.upper
-        else:
-            out[spec.name] = rng.normal(0.0, 1.0, n)
-    return out
+    ranges = {"probit": (0.05, 0.95), "scaled_probit": (0.05, 0.8)}
+    return params_by_link(model, n, rng, **ranges, identity_sd=1.0)
 
 
 def random_data(rng: np.random.Generator, n_p: int = 6, n_t: int = 70) -> TaskData:
@@ -108,8 +112,7 @@ def random_data(rng: np.random.Generator, n_p: int = 6, n_t: int = 70) -> TaskDa
     outcome = np.where(outcome == 0, -1.0, outcome)
     odd = rng.random((n_p, n_t)) < 0.2
     outcome = np.where(odd, rng.uniform(-1.5, 1.5, (n_p, n_t)).round(2), outcome)
-    valid = rng.random((n_p, n_t)) > 0.15
-    valid[1, 45:] = False  # a shorter participant, padded at the end
+    valid = random_valid(rng, n_p, n_t, short=(1, 45))  # a shorter participant, padded
     block_start = rng.random((n_p, n_t)) < 0.04
     block_start[:, 30] = True
     block_start[:, 0] = False
@@ -126,6 +129,15 @@ def _reference_on(model: str, params: dict[str, np.ndarray], data: TaskData) -> 
     )
 
 
+def reference_case(model: str, seed: int) -> tuple[dict, dict, np.ndarray, np.ndarray]:
+    """Random trials and parameters: (params, scan inputs, the reference's log p, valid)."""
+    rng = np.random.default_rng(seed)
+    data = random_data(rng)
+    params = random_params(model, data.n_participants, rng)
+    expected = _reference_on(model, params, data)["log_p"]
+    return params, data.scan_inputs(get_model(model)), expected, data.mask
+
+
 def test_the_family_is_catalogued_with_block_resets() -> None:
     names = ("prl_fictitious", "prl_fictitious_woa", "prl_fictitious_rp")
     names += ("prl_fictitious_rp_woa", "prl_rp", "prl_ewa")
@@ -138,28 +150,14 @@ def test_the_family_is_catalogued_with_block_resets() -> None:
 
 @pytest.mark.parametrize(("scan", "model"), SCANS)
 def test_loglik_matches_reference(scan: str, model: str) -> None:
-    rng = np.random.default_rng(PRL.index(model) + 11)
-    data = random_data(rng)
-    params = random_params(model, data.n_participants, rng)
-    expected = _reference_on(model, params, data)["log_p"]
-    with jax.enable_x64(True):
-        got = np.asarray(
-            trial_log_probs(get_model(model), params, data.scan_inputs(get_model(model)), 2, scan)
-        )
-    assert got.dtype == np.float64
-    np.testing.assert_array_equal(got[~data.mask], 0.0)
-    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    case = reference_case(model, PRL.index(model) + 11)
+    assert_log_probs_match(model, *case, dtype="float64", scan=scan)
 
 
 @pytest.mark.parametrize("model", PRL)
 def test_float32_loglik_is_close(model: str) -> None:
-    rng = np.random.default_rng(5)
-    data = random_data(rng)
-    params = random_params(model, data.n_participants, rng)
-    expected = _reference_on(model, params, data)["log_p"]
-    p32 = {k: v.astype(np.float32) for k, v in params.items()}
-    got = np.asarray(trial_log_probs(get_model(model), p32, data.scan_inputs(get_model(model)), 2))
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    case = reference_case(model, 5)
+    assert_log_probs_match(model, *case, dtype="float32", rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("model", PRL)
@@ -168,9 +166,7 @@ def test_policies_and_latents_match_reference(model: str) -> None:
     data = random_data(rng)
     params = random_params(model, data.n_participants, rng)
     ref = _reference_on(model, params, data)
-    with jax.enable_x64(True):
-        out = trial_outputs(get_model(model), params, data.scan_inputs(get_model(model)), 2)
-        out = {k: np.asarray(v) for k, v in out.items()}
+    out = outputs64(model, params, data.scan_inputs(get_model(model)))
     np.testing.assert_allclose(np.exp(out["log_probs"]), ref["p"], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(out["value"], ref["value"], rtol=1e-9, atol=1e-12)
     mask, chosen = data.mask, data.trials["choice"]
@@ -188,15 +184,10 @@ def test_masked_cells_do_not_teach(model: str) -> None:
     rng = np.random.default_rng(3)
     data = random_data(rng)
     params = random_params(model, data.n_participants, rng)
-    m = get_model(model)
-    trials = data.scan_inputs(m)
-    noisy = dict(trials)
-    noisy["choice"] = np.where(data.mask, trials["choice"], 1 - trials["choice"]).astype(np.int32)
-    noisy["outcome"] = np.where(data.mask, trials["outcome"], 99.0)
-    with jax.enable_x64(True):
-        base = np.asarray(trial_log_probs(m, params, trials, 2))
-        moved = np.asarray(trial_log_probs(m, params, noisy, 2))
-    np.testing.assert_allclose(moved, base, rtol=1e-12, atol=1e-12)
+    trials = data.scan_inputs(get_model(model))
+    noisy = scrambled(trials, data.mask, {"choice": 1 - trials["choice"], "outcome": 99.0})
+    close = {"rtol": 1e-12, "atol": 1e-12}
+    assert_unchanged(model, params, trials, noisy, dtype="float64", **close)
 
 
 @pytest.mark.parametrize("model", PRL)
@@ -214,10 +205,9 @@ def test_a_new_block_starts_afresh(model: str) -> None:
     whole = from_arrays({"choice": choice, "outcome": outcome}, valid, block_start=starts)
     tail = from_arrays({"choice": choice[:, k:], "outcome": outcome[:, k:]}, valid[:, k:])
     one_block = from_arrays({"choice": choice, "outcome": outcome}, valid)
-    with jax.enable_x64(True):
-        got = np.asarray(trial_log_probs(m, params, whole.scan_inputs(m), 2))
-        fresh = np.asarray(trial_log_probs(m, params, tail.scan_inputs(m), 2))
-        carried = np.asarray(trial_log_probs(m, params, one_block.scan_inputs(m), 2))
+    got = log_probs(model, params, whole.scan_inputs(m), dtype="float64")
+    fresh = log_probs(model, params, tail.scan_inputs(m), dtype="float64")
+    carried = log_probs(model, params, one_block.scan_inputs(m), dtype="float64")
     np.testing.assert_allclose(got[:, k:], fresh, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got[:, :k], carried[:, :k], rtol=1e-12, atol=1e-12)
     assert not np.allclose(got[:, k:], carried[:, k:])  # without the reset, values carry over
@@ -241,8 +231,7 @@ def test_simulated_choices_follow_their_probabilities() -> None:
     first = sim["choice"] == 0
     p = sim["probabilities"][..., 0]
     # the count of option-0 choices against its mean and sd under the model
-    z = (first.sum() - p.sum()) / np.sqrt((p * (1 - p)).sum())
-    assert abs(z) < 4.0
+    assert_binomial(first, p)
     # and per confidence band: choices that were likely are made more often
     high, low = p > 0.8, p < 0.2
     assert abs(first[high].mean() - p[high].mean()) < 0.02
@@ -278,12 +267,8 @@ def test_simulate_rejects_wrong_parameters() -> None:
 
 
 def test_example_is_a_raw_prl_file() -> None:
-    trials, truth = task.example(seed=3)
-    again, truth_again = task.example(seed=3)
-    assert trials.equals(again) and truth.equals(truth_again)
+    trials, truth = example_tables(task, seed=3, participants=task.EXAMPLE_PARTICIPANTS)
     assert list(trials.columns) == ["participant", "trial", "block", "choice", "outcome"]
-    assert list(truth.columns) == ["participant", *SPECS[task.EXAMPLE_MODEL].param_names]
-    assert trials["participant"].nunique() == len(truth) == task.EXAMPLE_PARTICIPANTS
     answered = trials["choice"].notna()
     assert set(trials.loc[answered, "choice"]) == {1, 2}
     assert set(trials.loc[answered, "outcome"]) == {-1, 1}
@@ -299,28 +284,9 @@ def test_example_is_a_raw_prl_file() -> None:
 #: per model, the unconstrained group means and sds of the simulated participants
 #: (rates and beta on the probit scale, alpha on its own); seeds fixed
 RECOVERY = {
-    "prl_fictitious": (
-        {"eta": -0.4, "alpha": 0.3, "beta": -0.3},
-        {"eta": 0.2, "alpha": 0.3, "beta": 0.2},
-        20260214,
-    ),
-    "prl_rp": (
-        {"Apun": -0.6, "Arew": -0.1, "beta": -0.2},
-        {"Apun": 0.2, "Arew": 0.2, "beta": 0.2},
-        2,
-    ),
+    "prl_fictitious": ({"eta": (-0.4, 0.2), "alpha": (0.3, 0.3), "beta": (-0.3, 0.2)}, 20260214),
+    "prl_rp": ({"Apun": (-0.6, 0.2), "Arew": (-0.1, 0.2), "beta": (-0.2, 0.2)}, 2),
 }
-
-
-def _natural(model: str, name: str, x: np.ndarray | float) -> np.ndarray:
-    """``x`` on the natural scale of parameter ``name`` (its link, written out)."""
-    spec = next(p for p in SPECS[model].params if p.name == name)
-    if spec.link == "probit":
-        return task.phi(x)
-    if spec.link == "scaled_probit":
-        return spec.upper * task.phi(x)
-    assert spec.link == "identity"
-    return np.asarray(x, dtype=float)
 
 
 @pytest.fixture(scope="module", params=sorted(RECOVERY))
@@ -329,36 +295,21 @@ def recovery(request: pytest.FixtureRequest) -> tuple:
     of 60 trials, 2% missed; the participants' standard-normal offsets are centred and
     scaled so the sample matches the group parameters."""
     model = request.param
-    mu, sd, seed = RECOVERY[model]
+    group, seed = RECOVERY[model]
     rng = np.random.default_rng(seed)
-    n_p = 24
-    z = {k: rng.standard_normal(n_p) for k in mu}
-    params = {k: _natural(model, k, mu[k] + sd[k] * (v - v.mean()) / v.std()) for k, v in z.items()}
+    params = {k: natural(model, k, v) for k, v in standardised(rng, group, 24).items()}
     sim = task.simulate(model, params, rng, n_blocks=3, trials_per_block=60, missing_prob=0.02)
     data = from_arrays(
         {"choice": sim["choice"], "outcome": sim["outcome"]},
         sim["valid"],
         block_start=sim["block_start"],
     )
-    settings = SamplerSettings(chains=2, warmup=300, samples=300, seed=3, device="cpu")
-    return model, fit(model, data, settings, dataset="prl-recovery"), params
+    return model, nuts_fit(model, data, "prl-recovery"), params
 
 
 @pytest.mark.slow
 def test_recovery_group_means_cover_truth(recovery: tuple) -> None:
     model, idata, truth = recovery
-    misses = []
-    for name, mu in RECOVERY[model][0].items():
-        draws = idata.posterior[site_name(name, "mu_natural")].values.ravel()
-        lo, hi = np.quantile(draws, [0.025, 0.975])
-        true = float(_natural(model, name, mu))
-        est = idata.posterior[site_name(name, "theta")].mean(("chain", "draw")).values
-        r = np.corrcoef(est, truth[name])[0, 1]
-        print(
-            f"{model} {name}: true {true:.3f}, posterior mean {draws.mean():.3f} "
-            f"[{lo:.3f}, {hi:.3f}]; participant r = {r:.2f}"
-        )
-        if not lo <= true <= hi:
-            misses.append(name)
-    assert not misses, f"{model}: 95% intervals miss the true group mean of {misses}"
-    assert int(idata.sample_stats["diverging"].sum()) <= 2
+    group = RECOVERY[model][0]
+    means = {k: float(natural(model, k, mu)) for k, (mu, _) in group.items()}
+    check_recovery(idata, means, truth, label=f"{model} ", max_divergent=2)

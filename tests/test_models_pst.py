@@ -8,12 +8,22 @@ import math
 
 import numpy as np
 import pytest
+from model_checks import (
+    assert_binomial,
+    assert_log_probs_match,
+    assert_unchanged,
+    check_recovery,
+    example_tables,
+    nuts_fit,
+    outputs64,
+    params_by_link,
+    random_valid,
+    scrambled,
+)
 
 from cogfit.data import TaskData, from_arrays
-from cogfit.likelihood import trial_log_probs, trial_outputs
-from cogfit.models import get_model, get_spec
+from cogfit.models import get_model
 from cogfit.models.pst_spec import PAIR_CODES
-from cogfit.runtime import precision
 from cogfit.tasks import pst as task
 
 MODELS = ("pst_Q", "pst_gainloss_Q")
@@ -67,21 +77,13 @@ def reference(
 
 def random_params(model: str, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Natural-scale values across each parameter's support."""
-    out = {}
-    for spec in get_spec(model).params:
-        if spec.link == "probit":
-            out[spec.name] = rng.uniform(0.02, 0.98, n)
-        else:
-            out[spec.name] = rng.uniform(0.05, 0.95, n) * spec.upper
-    return out
+    return params_by_link(model, n, rng, probit=(0.02, 0.98), scaled_probit=(0.05, 0.95))
 
 
 def random_data(rng: np.random.Generator, n_p: int = 6, n_t: int = 90) -> TaskData:
     """Random pairs (any of the 30 ordered ones), choices and rewards, with missed trials,
     trials without feedback and a shorter participant."""
-    valid = rng.random((n_p, n_t)) > 0.15
-    valid[0] = True
-    valid[1, 60:] = False  # a shorter participant: padding at the end
+    valid = random_valid(rng, n_p, n_t, short=(1, 60), complete=0)
     has_reward = rng.random((n_p, n_t)) > 0.2
     columns = {
         "pair": rng.choice(np.array(PAIR_CODES), (n_p, n_t)),
@@ -96,6 +98,15 @@ def _cells(data: TaskData) -> tuple[np.ndarray, ...]:
     return t["pair"], t["choice"], t["reward"], t["has_reward"], t["valid"]
 
 
+def reference_case(model: str, seed: int) -> tuple[dict, dict, np.ndarray, np.ndarray]:
+    """Random trials and parameters: (params, scan inputs, the reference's log p, valid)."""
+    rng = np.random.default_rng(seed)
+    data = random_data(rng)
+    params = random_params(model, data.n_participants, rng)
+    expected = reference(model, params, *_cells(data))["logp"]
+    return params, data.scan_inputs(get_model(model)), expected, data.mask
+
+
 def test_every_ordered_pair_is_a_value() -> None:
     assert len(PAIR_CODES) == 30 == len(set(PAIR_CODES))
     assert all(1 <= c // 10 <= 6 and 1 <= c % 10 <= 6 and c // 10 != c % 10 for c in PAIR_CODES)
@@ -106,31 +117,15 @@ def test_every_ordered_pair_is_a_value() -> None:
     [("pst_Q", "sequential"), ("pst_Q", "associative"), ("pst_gainloss_Q", "sequential")],
 )
 def test_loglik_matches_reference(model: str, scan: str) -> None:
-    rng = np.random.default_rng(MODELS.index(model) + 20)
-    data = random_data(rng)
-    params = random_params(model, data.n_participants, rng)
-    expected = reference(model, params, *_cells(data))["logp"]
-    with precision("float64"):
-        m = get_model(model)
-        got = np.asarray(trial_log_probs(m, params, data.scan_inputs(m), 2, scan))
-    np.testing.assert_array_equal(got[~data.mask], 0.0)
-    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    case = reference_case(model, MODELS.index(model) + 20)
+    assert_log_probs_match(model, *case, dtype="float64", scan=scan)
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_loglik_in_float32(model: str) -> None:
     """The default precision agrees with the float64 reference to float32 rounding."""
-    rng = np.random.default_rng(4)
-    data = random_data(rng)
-    params = random_params(model, data.n_participants, rng)
-    expected = reference(model, params, *_cells(data))["logp"]
-    f32 = {k: v.astype(np.float32) for k, v in params.items()}
-    inputs = {
-        k: v.astype(np.float32) if v.dtype == np.float64 else v
-        for k, v in data.scan_inputs(get_model(model)).items()
-    }
-    got = np.asarray(trial_log_probs(get_model(model), f32, inputs, 2))
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    case = reference_case(model, 4)
+    assert_log_probs_match(model, *case, dtype="float32", rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -139,15 +134,14 @@ def test_policies_and_latents_match_reference(model: str) -> None:
     data = random_data(rng)
     params = random_params(model, data.n_participants, rng)
     ref = reference(model, params, *_cells(data))
-    with precision("float64"):
-        out = trial_outputs(get_model(model), params, data.scan_inputs(get_model(model)), 2)
+    out = outputs64(model, params, data.scan_inputs(get_model(model)))
     mask = data.mask
-    p_first = np.exp(np.asarray(out["log_probs"])[..., 1])
+    p_first = np.exp(out["log_probs"][..., 1])
     np.testing.assert_allclose(p_first[mask], ref["p_first"][mask], rtol=1e-9)
-    np.testing.assert_allclose(np.asarray(out["value"]), ref["value"], atol=1e-12)
+    np.testing.assert_allclose(out["value"], ref["value"], atol=1e-12)
     for latent, key in (("value_first", "v1"), ("value_second", "v2"), ("value_chosen", "vc")):
-        np.testing.assert_allclose(np.asarray(out[latent])[mask], ref[key][mask], atol=1e-12)
-    error = np.asarray(out["prediction_error"])[mask]
+        np.testing.assert_allclose(out[latent][mask], ref[key][mask], atol=1e-12)
+    error = out["prediction_error"][mask]
     np.testing.assert_array_equal(np.isnan(error), np.isnan(ref["pe"][mask]))
     np.testing.assert_allclose(error, ref["pe"][mask], atol=1e-12)
 
@@ -156,18 +150,12 @@ def test_masked_and_unrewarded_cells_do_not_teach() -> None:
     """Garbage in masked cells, and a reward cell marked empty, change no probability."""
     rng = np.random.default_rng(7)
     data = random_data(rng)
-    model = get_model("pst_gainloss_Q")
     params = random_params("pst_gainloss_Q", data.n_participants, rng)
-    inputs = data.scan_inputs(model)
-    base = np.asarray(trial_log_probs(model, params, inputs, 2))
-    noisy = dict(inputs)
-    masked = ~data.mask
-    garbage = rng.choice(np.array(PAIR_CODES), masked.shape)
-    noisy["pair"] = np.where(masked, garbage, inputs["pair"]).astype(np.int32)
-    noisy["choice"] = np.where(masked, 1 - inputs["choice"], inputs["choice"]).astype(np.int32)
-    noisy["reward"] = np.where(masked | ~inputs["has_reward"], 99.0, inputs["reward"])
-    moved = np.asarray(trial_log_probs(model, params, noisy, 2))
-    np.testing.assert_allclose(moved, base, rtol=1e-6, atol=1e-6)
+    inputs = data.scan_inputs(get_model("pst_gainloss_Q"))
+    garbage = rng.choice(np.array(PAIR_CODES), data.mask.shape)
+    noisy = scrambled(inputs, data.mask, {"pair": garbage, "choice": 1 - inputs["choice"]})
+    noisy = scrambled(noisy, data.mask & inputs["has_reward"], {"reward": 99.0})
+    assert_unchanged("pst_gainloss_Q", params, inputs, noisy)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -193,19 +181,17 @@ def test_simulated_choices_and_rewards_follow_their_probabilities() -> None:
     params = random_params("pst_Q", 200, rng)
     sim = task.simulate("pst_Q", params, rng, n_training=150, swap_sides=True)
     p, choice = sim["p_first"].ravel(), sim["choice"].ravel()
-    assert abs(choice.mean() - p.mean()) < 4 * math.sqrt((p * (1 - p)).sum()) / p.size
+    assert_binomial(choice, p)
     pair = sim["pair"].ravel()
     chosen = np.where(choice == 1, pair // 10, pair % 10)
     reward = sim["reward"].ravel()
     for stimulus, rate in enumerate(task.REWARD_PROBS, start=1):
-        got = reward[chosen == stimulus]
-        assert abs(got.mean() - rate) < 4 * math.sqrt(rate * (1 - rate) / got.size)
+        assert_binomial(reward[chosen == stimulus], rate)
 
 
 def test_example_is_raw_and_consistent() -> None:
-    trials, truth = task.example(seed=0)
+    trials, _ = example_tables(task)
     assert list(trials.columns) == ["participant", "trial", "pair", "choice", "reward"]
-    assert trials["participant"].nunique() == 20 == len(truth)
     training = trials["trial"] <= 180
     assert set(trials.loc[training, "pair"]) == {12, 34, 56}
     assert set(trials["pair"]) <= set(PAIR_CODES)
@@ -214,9 +200,6 @@ def test_example_is_raw_and_consistent() -> None:
     assert 0.9 < answered.mean() < 1.0
     assert trials.loc[training & answered, "reward"].notna().all()
     assert set(trials.loc[answered, "choice"]) == {0, 1}
-    assert list(truth.columns) == ["participant", *get_spec(task.EXAMPLE_MODEL).param_names]
-    again, _ = task.example(seed=0)
-    assert again.equals(trials)
 
 
 # --- parameter recovery -------------------------------------------------------------
@@ -228,33 +211,17 @@ POPULATION = {"alpha_pos": (-0.4, 0.2), "alpha_neg": (-1.2, 0.2), "beta": (-0.3,
 
 @pytest.fixture(scope="module")
 def recovery() -> tuple:
-    from cogfit.fit import SamplerSettings, fit
-
     rng = np.random.default_rng(2007)
     n_p = 24
     params = task.population_draws(POPULATION, n_p, rng)
     sim = task.simulate(RECOVERY_MODEL, params, rng, n_training=240, n_test_repeats=2)
     columns = {k: sim[k] for k in ("pair", "choice", "reward")}
     data = from_arrays(columns, sim["valid"], observed={"reward": sim["has_reward"]})
-    settings = SamplerSettings(chains=2, warmup=300, samples=300, seed=3, device="cpu")
-    return fit(RECOVERY_MODEL, data, settings, dataset="pst-recovery"), params
+    return nuts_fit(RECOVERY_MODEL, data, "pst-recovery"), params
 
 
 @pytest.mark.slow
 def test_recovery_group_means_cover_truth(recovery: tuple) -> None:
     idata, truth = recovery
-    misses = []
-    for name, (mean, _) in POPULATION.items():
-        draws = idata.posterior[f"{name}_mu_natural"].values.ravel()
-        lo, hi = np.quantile(draws, [0.025, 0.975])
-        true = float(task.natural(name, np.array(mean)))
-        est = idata.posterior[name].mean(("chain", "draw")).values
-        r = np.corrcoef(est, truth[name])[0, 1]
-        print(
-            f"{name}: true {true:.3f}, posterior mean {draws.mean():.3f} "
-            f"[{lo:.3f}, {hi:.3f}], participant r = {r:.2f}"
-        )
-        if not lo <= true <= hi:
-            misses.append(f"{name}: 95% interval [{lo:.3f}, {hi:.3f}] misses {true:.3f}")
-    assert not misses, misses
-    assert int(idata.sample_stats["diverging"].sum()) < 10
+    means = {k: float(task.natural(k, np.array(mu))) for k, (mu, _) in POPULATION.items()}
+    check_recovery(idata, means, truth, max_divergent=9)

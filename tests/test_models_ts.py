@@ -4,17 +4,25 @@ simulator against the same reference; parameter recovery of ts_par4 with real NU
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
+from model_checks import (
+    assert_log_probs_match,
+    assert_unchanged,
+    check_recovery,
+    example_tables,
+    finite_gradients,
+    nuts_fit,
+    outputs64,
+    params_by_link,
+    random_valid,
+    scan_cases,
+    scrambled,
+)
 
 from cogfit.data import TaskData, from_arrays
-from cogfit.likelihood import trial_log_probs, trial_outputs
 from cogfit.models import get_model, get_spec
 from cogfit.tasks import ts as task
 
@@ -96,17 +104,8 @@ def reference(
 
 def random_params(model: str, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Natural-scale values inside each parameter's support."""
-    out = {}
-    for spec in get_spec(model).params:
-        if spec.link == "probit":
-            out[spec.name] = rng.uniform(0.05, 0.95, n)
-        elif spec.link == "scaled_probit":
-            out[spec.name] = rng.uniform(0.05, 0.9, n) * spec.upper
-        elif spec.link == "exp":
-            out[spec.name] = rng.uniform(0.5, 8.0, n)
-        else:
-            raise AssertionError(f"{spec.name}: link {spec.link} not drawn here")
-    return out
+    ranges = {"probit": (0.05, 0.95), "scaled_probit": (0.05, 0.9), "exp": (0.5, 8.0)}
+    return params_by_link(model, n, rng, **ranges)
 
 
 def random_trials(rng: np.random.Generator, n_p: int = 6, n_t: int = 60) -> dict[str, np.ndarray]:
@@ -116,9 +115,8 @@ def random_trials(rng: np.random.Generator, n_p: int = 6, n_t: int = 60) -> dict
     state = np.where(rng.random((n_p, n_t)) < 0.7, choice1, 1 - choice1)
     choice2 = 2 * state + rng.integers(0, 2, (n_p, n_t))
     reward = rng.integers(0, 2, (n_p, n_t)).astype(float)
-    valid = rng.random((n_p, n_t)) > 0.1
-    valid[0] = True
-    valid[1, 40:] = False  # padding: a participant with 40 trials
+    # padding: a participant with 40 trials
+    valid = random_valid(rng, n_p, n_t, short=(1, 40), missed=0.1, complete=0)
     has_choice2 = valid & (rng.random((n_p, n_t)) > 0.15)
     has_reward = has_choice2 & (rng.random((n_p, n_t)) > 0.1)
     return {
@@ -139,22 +137,8 @@ def task_data(trials: dict[str, np.ndarray]) -> TaskData:
     )
 
 
-@functools.cache
-def _compiled(model: str, scan: str) -> Callable:
-    """trial_log_probs of ``model`` as one program, compiled once per input shapes and
-    dtypes (op by op, the scans compile far slower)."""
-    m = get_model(model)
-    return jax.jit(lambda p, x: trial_log_probs(m, p, x, 2, scan))
-
-
-def log_probs(model: str, params: dict, inputs: dict, scan: str = "sequential") -> np.ndarray:
-    return np.asarray(_compiled(model, scan)(params, inputs))
-
-
-@functools.cache
-def _compiled_outputs(model: str) -> Callable:
-    m = get_model(model)
-    return jax.jit(lambda p, x: trial_outputs(m, p, x, 2))
+def scan_inputs(model: str, trials: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return task_data(trials).scan_inputs(get_model(model))
 
 
 def run_reference(model: str, params: dict[str, np.ndarray], trials: dict) -> dict:
@@ -162,7 +146,16 @@ def run_reference(model: str, params: dict[str, np.ndarray], trials: dict) -> di
     return reference(model, params, *(trials[k] for k in keys))
 
 
-SCANS = [("sequential", m) for m in MODELS] + [("associative", m) for m in AFFINE]
+def reference_case(model: str, seed: int) -> tuple[dict, dict, np.ndarray, np.ndarray]:
+    """Random trials and parameters: (params, scan inputs, the reference's log p, valid)."""
+    rng = np.random.default_rng(seed)
+    trials = random_trials(rng)
+    params = random_params(model, trials["valid"].shape[0], rng)
+    expected = run_reference(model, params, trials)["logp"]
+    return params, scan_inputs(model, trials), expected, trials["valid"]
+
+
+SCANS = scan_cases(MODELS)
 
 
 def test_specs_and_catalog() -> None:
@@ -183,37 +176,20 @@ def test_specs_and_catalog() -> None:
 @pytest.mark.parametrize(("scan", "model"), SCANS)
 def test_loglik_matches_reference(scan: str, model: str) -> None:
     """float64: every trial's log p(choice1) + log p(choice2) equals the reference's."""
-    rng = np.random.default_rng(sum(map(ord, model + scan)))
-    trials = random_trials(rng)
-    params = random_params(model, trials["valid"].shape[0], rng)
-    expected = run_reference(model, params, trials)["logp"]
-    with jax.enable_x64(True):
-        data = task_data(trials)
-        m = get_model(model)
-        got = log_probs(model, params, data.scan_inputs(m), scan)
-    assert got.dtype == np.float64
-    np.testing.assert_array_equal(got[~trials["valid"]], 0.0)
-    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+    case = reference_case(model, sum(map(ord, model + scan)))
+    assert_log_probs_match(model, *case, dtype="float64", scan=scan, rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_loglik_float32_and_gradient(model: str) -> None:
     """The default precision agrees to float32 accuracy, and the gradient is finite (the
     -inf logits of the state not reached must not leak NaNs into NUTS)."""
-    rng = np.random.default_rng(7)
-    trials = random_trials(rng)
-    params = random_params(model, trials["valid"].shape[0], rng)
-    expected = run_reference(model, params, trials)["logp"]
-    data, m = task_data(trials), get_model(model)
-    p32 = {k: jnp.asarray(v, jnp.float32) for k, v in params.items()}
-    inputs = data.scan_inputs(m)
-    total, grad = jax.jit(jax.value_and_grad(lambda q: trial_log_probs(m, q, inputs, 2).sum()))(p32)
-    np.testing.assert_allclose(float(total), expected.sum(), rtol=2e-5)
-    got = log_probs(model, p32, inputs)
-    np.testing.assert_allclose(got, expected, rtol=2e-4, atol=2e-4)
+    params, inputs, expected, valid = reference_case(model, 7)
+    total, grad = finite_gradients(model, params, inputs)
+    np.testing.assert_allclose(total, expected.sum(), rtol=2e-5)
+    assert_log_probs_match(model, params, inputs, expected, valid, dtype="float32")
     for name, g in grad.items():
-        assert np.all(np.isfinite(np.asarray(g))), name
-        assert np.any(np.asarray(g) != 0.0), name
+        assert np.any(g != 0.0), name
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -226,17 +202,13 @@ def test_missing_second_choice_scores_first_only(model: str) -> None:
     ref = run_reference(model, params, trials)
     only_first = trials["valid"] & ~trials["has_choice2"]
     assert only_first.sum() > 10
-    with jax.enable_x64(True):
-        data, m = task_data(trials), get_model(model)
-        inputs = data.scan_inputs(m)
-        got = log_probs(model, params, inputs)
-        noisy = dict(inputs)
-        noisy["choice2"] = np.where(only_first, 3, inputs["choice2"]).astype(np.int32)
-        noisy["reward"] = np.where(~inputs["has_reward"], 9.0, inputs["reward"])
-        moved = log_probs(model, params, noisy)
+    inputs = scan_inputs(model, trials)
+    noisy = scrambled(inputs, ~only_first, {"choice2": 3})
+    noisy = scrambled(noisy, inputs["has_reward"], {"reward": 9.0})
+    close = {"rtol": 1e-12, "atol": 1e-12}
+    got = assert_unchanged(model, params, inputs, noisy, dtype="float64", **close)
     np.testing.assert_allclose(got[only_first], ref["logp1"][only_first], rtol=1e-9)
     assert np.all(ref["logp2"][trials["has_choice2"]] < 0)  # scored elsewhere
-    np.testing.assert_allclose(moved, got, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -247,10 +219,7 @@ def test_policies_and_latents_match_reference(model: str) -> None:
     trials = random_trials(rng)
     params = random_params(model, trials["valid"].shape[0], rng)
     ref = run_reference(model, params, trials)
-    with jax.enable_x64(True):
-        data, m = task_data(trials), get_model(model)
-        outputs = _compiled_outputs(model)(params, data.scan_inputs(m))
-        out = {k: np.asarray(v) for k, v in outputs.items()}
+    out = outputs64(model, params, scan_inputs(model, trials))
     valid, has2 = trials["valid"], trials["has_choice2"]
     np.testing.assert_allclose(np.exp(out["log_probs"])[valid], ref["p1"][valid], rtol=1e-9)
     p2 = np.exp(out["log_probs_choice2"])  # [P, T, 4]
@@ -293,18 +262,15 @@ def test_simulator_matches_reference(model: str) -> None:
 def test_example_is_a_raw_file() -> None:
     """example(): hBayesDM's raw coding (options from 1), empty cells where missed, and a
     parameter table of ts_par4's parameters."""
-    trials, truth = task.example(seed=0)
+    trials, _ = example_tables(task)
     assert list(trials.columns) == ["participant", "trial", "choice1", "choice2", "reward"]
-    assert trials["participant"].nunique() == 20 and len(trials) == 20 * 200
+    assert len(trials) == 20 * 200
     assert set(trials["choice1"].dropna()) == {1, 2}
     assert set(trials["choice2"].dropna()) == {1, 2, 3, 4}
     assert set(trials["reward"].dropna()) == {0, 1}
     assert trials["choice1"].isna().sum() > 0
     np.testing.assert_array_equal(trials["choice2"].isna(), trials["reward"].isna())
     assert (trials["choice2"].isna() & trials["choice1"].notna()).sum() > 0
-    assert list(truth.columns) == ["participant", *get_spec(task.EXAMPLE_MODEL).param_names]
-    again, _ = task.example(seed=0)
-    assert again.equals(trials)
 
 
 # ts_par4's recovery: group means on the raw (probit / log) scale and sds across participants
@@ -314,15 +280,11 @@ RECOVERY_SEED = 6
 
 @pytest.fixture(scope="module")
 def recovery_fit():  # noqa: ANN201
-    from cogfit.fit import SamplerSettings, fit
-
     rng = np.random.default_rng(RECOVERY_SEED)
     n_p, n_t = 24, 200
     params = task.sample_params("ts_par4", RECOVERY_GROUP, n_p, rng)
     sim = task.simulate("ts_par4", params, rng, n_trials=n_t)
-    data = task_data(sim)
-    settings = SamplerSettings(chains=2, warmup=300, samples=300, seed=3, device="cpu")
-    return fit("ts_par4", data, settings, dataset="ts_recovery"), params
+    return nuts_fit("ts_par4", task_data(sim), "ts_recovery"), params
 
 
 @pytest.mark.slow
@@ -332,18 +294,5 @@ def test_recovery_ts_par4(recovery_fit) -> None:  # noqa: ANN001
     idata, truth = recovery_fit
     means = {k: np.array([mu]) for k, (mu, _) in RECOVERY_GROUP.items()}
     natural = task.natural_params("ts_par4", means)
-    misses = []
-    for name in get_spec("ts_par4").param_names:
-        draws = idata.posterior[f"{name}_mu_natural"].values.ravel()
-        lo, hi = np.quantile(draws, [0.025, 0.975])
-        true = float(natural[name][0])
-        est = idata.posterior[name].mean(("chain", "draw")).values
-        r = np.corrcoef(est, truth[name])[0, 1]
-        print(
-            f"{name}: true {true:.3f}, posterior mean {draws.mean():.3f} "
-            f"[{lo:.3f}, {hi:.3f}], participant r = {r:.2f}"
-        )
-        if not lo <= true <= hi:
-            misses.append(f"{name}: 95% interval [{lo:.3f}, {hi:.3f}] misses {true:.3f}")
-    assert not misses, misses
-    assert int(idata.sample_stats["diverging"].sum()) == 0
+    means = {name: float(natural[name][0]) for name in get_spec("ts_par4").param_names}
+    check_recovery(idata, means, truth, max_divergent=0)
