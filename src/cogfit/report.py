@@ -487,7 +487,7 @@ def _group_counts(participants: pd.DataFrame) -> pd.DataFrame:
             "mean missed fraction": grouped["missed_fraction"].mean(),
         }
     )
-    if "p_best" in participants:
+    if "p_best" in participants and participants["p_best"].notna().any():  # a bandit's
         table["mean p(best)"] = grouped["p_best"].mean()
     table = table.reset_index()
     return _natural_rows(table.assign(group=table["group"].astype(str)), "group")
