@@ -20,6 +20,7 @@ from cogfit.comparison import (
     stacking_weights,
 )
 from cogfit.errors import DataError
+from cogfit.names import OBSERVED
 
 GROUPS = ("control", "patient")
 
@@ -46,7 +47,7 @@ def marginal(
             "alpha_mu": rng.normal(size=(chains, draws, len(groups))),
             "alpha_sigma": np.abs(rng.normal(size=(chains, draws, len(groups)))),
         },
-        log_likelihood={"choice": log_lik},
+        log_likelihood={OBSERVED: log_lik},
         constant_data={
             "is_ess": np.linspace(20.0, 90.0, n) + seed,
             "scored": np.ones(n, bool) if scored is None else scored,
@@ -56,7 +57,7 @@ def marginal(
         dims={
             "alpha_mu": ["group"],
             "alpha_sigma": ["group"],
-            "choice": per_participant,
+            OBSERVED: per_participant,
             "is_ess": per_participant,
             "scored": per_participant,
             "group_index": per_participant,
@@ -209,7 +210,7 @@ def test_participants_must_match_across_models() -> None:
     labels = [f"s{i:02d}" for i in range(6)]
     (rw_dual,) = files["rw_dual"]
     files["rw_dual"] = [
-        marginal(rw_dual.log_likelihood["choice"].values, "rw_dual", labels[::-1], seed=1)
+        marginal(rw_dual.log_likelihood[OBSERVED].values, "rw_dual", labels[::-1], seed=1)
     ]
     with pytest.raises(DataError, match="model 'rw_dual' score other participants") as error:
         compare_models(files)

@@ -83,7 +83,8 @@ def test_one_group_writes_an_empty_table_with_its_columns(tmp_path: Path) -> Non
     ],
 )
 def test_contrasts_of_what_is_not_fitted_fail_before_any_job(contrasts: dict, expected: str):
-    config = {"datasets": {"d": {"models": ["rw"]}}, "contrasts": contrasts}
+    columns = {"participant": "s", "choice": "c", "outcome": "o"}
+    config = {"datasets": {"d": {"models": ["rw"], "columns": columns}}, "contrasts": contrasts}
     with pytest.raises(ConfigError, match=expected):
         check_config(config)
 
