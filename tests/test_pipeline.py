@@ -12,6 +12,8 @@ import pytest
 import yaml
 from workflow_helpers import REPO, TINY_SAMPLER, jobs_planned, make_workdir, snakemake
 
+from cogfit.names import OBSERVED, VALID
+
 
 @pytest.mark.slow
 def test_clean_artifacts(pipeline: Path) -> None:
@@ -45,10 +47,10 @@ def test_fit_and_diagnostics_artifacts(pipeline: Path, model: str) -> None:
         assert post[f"{p}_mu"].dims == ("chain", "draw", "group")
         assert post[f"{p}_mu_natural"].dims == ("chain", "draw", "group")
         assert post[f"{p}_offset"].dims == ("chain", "draw", "participant")
-    assert idata.log_likelihood["choice"].dims == ("chain", "draw", "participant")
-    assert (idata.log_likelihood["choice"].values < 0).all()
+    assert idata.log_likelihood[OBSERVED].dims == ("chain", "draw", "participant")
+    assert (idata.log_likelihood[OBSERVED].values < 0).all()
     obs = idata.observed_data["choice"].values
-    mask = idata.constant_data["mask"].values.astype(bool)
+    mask = idata.constant_data[VALID].values.astype(bool)
     assert ((obs >= 0) == mask).all()
     assert int(mask.sum()) == int((~clean["missed"]).sum())
     for key in (
@@ -204,7 +206,7 @@ def test_analysis_artifacts_open(pipeline: Path) -> None:
     trials = pd.read_parquet(results / "clean/trials.parquet")
     for model in MODELS:
         marginal = az.from_netcdf(results / model / "marginal.nc")
-        assert marginal.log_likelihood["choice"].dims == ("chain", "draw", "participant")
+        assert marginal.log_likelihood[OBSERVED].dims == ("chain", "draw", "participant")
         ppc = pd.read_parquet(results / model / "ppc.parquet")
         assert list(ppc.columns) == list(PPC_COLUMNS)
         assert {"learning_curve", "stay", "participant"} <= set(ppc["statistic"])
