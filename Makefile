@@ -43,7 +43,9 @@ bench-devices: $(STAMP)
 bench-analysis: $(STAMP)
 	$(BIN)/python benchmarks/analysis.py
 
-# cogfit vs tutorial NumPyro vs Stan (PyStan from the optional "bench" extra)
+# cogfit vs tutorial NumPyro vs Stan (PyStan from the optional "bench" extra), then
+# cogfit vs Stan on igt_orl and gng_m4 (benchmarks/families.py)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/families.py

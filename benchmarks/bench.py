@@ -45,7 +45,7 @@ STAN_S_PER_TRIAL = 0.04  # ~1600 s for 200x200 on a 2-core VM: for the skip esti
 
 
 def summarise(idata, names: dict[str, str]) -> dict:  # noqa: ANN001
-    """Minimum bulk ESS and posterior means of the group-level parameters."""
+    """Minimum bulk ESS and posterior means and sds of the group-level parameters."""
     import arviz as az
 
     out, ess = {}, []
@@ -53,13 +53,14 @@ def summarise(idata, names: dict[str, str]) -> dict:  # noqa: ANN001
         draws = idata.posterior[theirs]
         ess.append(float(az.ess(draws.values.reshape(draws.sizes["chain"], -1), method="bulk")))
         out[f"mean_{ours}"] = float(draws.mean())
+        out[f"sd_{ours}"] = float(draws.std())
     out["min_bulk_ess"] = min(ess)
     return out
 
 
 def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
     sys.path.insert(0, str(HERE))
-    from gradient import baseline_xla, cogfit_trials, time_gradient
+    from gradient import baseline_xla, time_gradient
     from simdata import simulate
 
     from cogfit.runtime import configure_xla
@@ -70,78 +71,91 @@ def run_jax(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> dict:
     import jax
     import numpy as np
 
-    from cogfit.hierarchical import hierarchical_model
-    from cogfit.models import get_model
-
     choices, outcomes, valid, _ = simulate(n_p, n_t)
+    if method == "cogfit":
+        from cogfit.simulate import as_task_data
+
+        return run_cogfit("rw", as_task_data(choices, outcomes, valid), args, GROUP_PARAMS)
+
+    from baseline_numpyro import model
+    from numpyro.infer import MCMC
+
+    from cogfit.progress import Progress, ReportingNUTS
+    from cogfit.runtime import chain_method
+
     c = np.where(valid, choices, 0).astype(np.int32)
     o = np.where(valid, outcomes, 0.0).astype(np.float32)
     row: dict = {"device": str(jax.devices()[0])}
-    if method == "cogfit":
-        from cogfit.fit import SamplerSettings, fit
-        from cogfit.runtime import participant_chunk
-        from cogfit.simulate import as_task_data
-
-        settings = SamplerSettings(
-            chains=args.chains,
-            warmup=args.warmup,
-            samples=args.samples,
-            seed=args.seed,
-            target_accept=args.target_accept,
-        )
-        t0 = time.perf_counter()
-        idata = fit("rw", as_task_data(choices, outcomes, valid), settings, dataset="bench")
-        total = time.perf_counter() - t0
-        row["sampling_s"] = float(idata.posterior.attrs["sampling_s"])
-        row["build_s"] = total - row["sampling_s"]  # start + compile + warm-up + packaging
-        idata = idata.sel(group="all")
-        chunk = participant_chunk(settings, jax.devices()[0].platform, n_p, n_t)
-        rw = get_model("rw")
-        grad_args = (
-            rw,
-            cogfit_trials(rw, choices, outcomes, valid),
-            np.zeros(n_p, np.int32),
-            1,
-            2,
-            "sequential",
-            chunk,
-        )
-        grad_model = hierarchical_model
-    else:
-        from baseline_numpyro import model
-        from numpyro.infer import MCMC
-
-        from cogfit.progress import Progress, ReportingNUTS
-        from cogfit.runtime import chain_method
-
-        # one mcmc.run as tutorials do; the progress callback only times the phases
-        method_name = chain_method("cpu", args.chains)
-        progress = Progress(args.warmup, args.samples, args.chains, method_name)
-        t0 = progress.start
-        mcmc = MCMC(
-            ReportingNUTS(model, progress, target_accept_prob=args.target_accept),
-            num_warmup=args.warmup,
-            num_samples=args.samples,
-            num_chains=args.chains,
-            chain_method=method_name,
-            progress_bar=False,
-        )
-        mcmc.run(jax.random.PRNGKey(args.seed), c, o, valid)
-        jax.block_until_ready(mcmc.get_samples())
-        t2 = time.perf_counter()
-        _, sampling_s = progress.split(t2)
-        idata = az.from_numpyro(mcmc, log_likelihood=False)
-        row.update(build_s=t2 - t0 - sampling_s, sampling_s=sampling_s)
-        grad_args, grad_model = (c, o, valid), model
-    row["grad_ns_per_trial"] = 1e9 * time_gradient(grad_model, grad_args, 50) / (n_p * n_t)
+    # one mcmc.run as tutorials do; the progress callback only times the phases
+    method_name = chain_method("cpu", args.chains)
+    progress = Progress(args.warmup, args.samples, args.chains, method_name)
+    t0 = progress.start
+    mcmc = MCMC(
+        ReportingNUTS(model, progress, target_accept_prob=args.target_accept),
+        num_warmup=args.warmup,
+        num_samples=args.samples,
+        num_chains=args.chains,
+        chain_method=method_name,
+        progress_bar=False,
+    )
+    mcmc.run(jax.random.PRNGKey(args.seed), c, o, valid)
+    jax.block_until_ready(mcmc.get_samples())
+    t2 = time.perf_counter()
+    _, sampling_s = progress.split(t2)
+    idata = az.from_numpyro(mcmc, log_likelihood=False)
+    row.update(build_s=t2 - t0 - sampling_s, sampling_s=sampling_s)
+    row["grad_ns_per_trial"] = 1e9 * time_gradient(model, (c, o, valid), 50) / (n_p * n_t)
     row.update(summarise(idata, {p: p for p in GROUP_PARAMS}))
     return row
 
 
-def run_stan(n_p: int, n_t: int, args: argparse.Namespace) -> dict:
-    import arviz as az
+def run_cogfit(
+    model_name: str,
+    data,  # noqa: ANN001
+    args: argparse.Namespace,
+    group_params: tuple[str, ...],
+) -> dict:
+    """Fit ``data`` (a TaskData of one group) with ``cogfit.fit.fit`` as its fits run
+    (the caller has set cogfit's XLA options); the row: times, the gradient per trial
+    and the summary of ``group_params``."""
+    sys.path.insert(0, str(HERE))
+    import arviz  # noqa: F401  (imported before any clock starts, as for the other methods)
+    import jax
     import numpy as np
-    import stan
+    from gradient import time_gradient
+
+    from cogfit.fit import SamplerSettings, fit
+    from cogfit.hierarchical import hierarchical_model
+    from cogfit.models import get_model
+    from cogfit.runtime import participant_chunk
+    from cogfit.sampling import in_precision
+
+    settings = SamplerSettings(
+        chains=args.chains,
+        warmup=args.warmup,
+        samples=args.samples,
+        seed=args.seed,
+        target_accept=args.target_accept,
+    )
+    row: dict = {"device": str(jax.devices()[0])}  # JAX's backend starts before the clock
+    t0 = time.perf_counter()
+    idata = fit(model_name, data, settings, dataset="bench")
+    total = time.perf_counter() - t0
+    row["sampling_s"] = float(idata.posterior.attrs["sampling_s"])
+    row["build_s"] = total - row["sampling_s"]  # start + compile + warm-up + packaging
+    idata = idata.sel(group="all")
+    n_p, n_t = data.n_participants, data.n_trials
+    chunk = participant_chunk(settings, jax.devices()[0].platform, n_p, n_t)
+    model = get_model(model_name)
+    trials = in_precision(data.scan_inputs(model), "float32")  # as a default fit has them
+    grad_args = (model, trials, np.zeros(n_p, np.int32), 1, data.n_options, "sequential", chunk)
+    row["grad_ns_per_trial"] = 1e9 * time_gradient(hierarchical_model, grad_args, 50) / (n_p * n_t)
+    row.update(summarise(idata, {p: p for p in group_params}))
+    return row
+
+
+def run_stan(n_p: int, n_t: int, args: argparse.Namespace) -> dict:
+    import numpy as np
 
     sys.path.insert(0, str(HERE))
     from simdata import simulate
@@ -155,9 +169,25 @@ def run_stan(n_p: int, n_t: int, args: argparse.Namespace) -> dict:
         "outcome": np.where(valid, outcomes, 0.0).tolist(),
         "valid": valid.astype(int).tolist(),
     }
+    return stan_row(HERE / "rw_hierarchical.stan", data, n_p * n_t, args, GROUP_PARAMS)
+
+
+def stan_row(
+    program: Path,
+    data: dict,
+    n_trials: int,
+    args: argparse.Namespace,
+    group_params: tuple[str, ...],
+) -> dict:
+    """Build the Stan ``program`` afresh, sample it on ``data`` (``n_trials`` trials)
+    with PyStan; the row: times, the gradient per trial and the summary of
+    ``group_params``."""
+    import arviz as az
+    import stan
+
     # a new comment line each run: httpstan caches models by program text, and a cached
     # build would hide the compile time this table is meant to include
-    code = (HERE / "rw_hierarchical.stan").read_text() + f"\n// run {time.time_ns()}\n"
+    code = program.read_text() + f"\n// run {time.time_ns()}\n"
     t0 = time.perf_counter()
     posterior = stan.build(code, data=data, random_seed=args.seed)
     t1 = time.perf_counter()
@@ -173,14 +203,19 @@ def run_stan(n_p: int, n_t: int, args: argparse.Namespace) -> dict:
     # warm-up steps are not reported: scale sampling time by the kept draws' steps
     cores = min(args.chains, os.cpu_count() or 1)
     row = {"device": "cpu (Stan)", "build_s": t1 - t0, "sampling_s": t2 - t1}
-    row["grad_ns_per_trial"] = 1e9 * (t2 - t1) * cores / (2 * steps) / (n_p * n_t)
-    row.update(summarise(idata, {p: p for p in GROUP_PARAMS}))
+    row["grad_ns_per_trial"] = 1e9 * (t2 - t1) * cores / (2 * steps) / n_trials
+    row.update(summarise(idata, {p: p for p in group_params}))
     return row
 
 
 def worker(method: str, size: str, args: argparse.Namespace) -> None:
     n_p, n_t = (int(x) for x in size.split("x"))
-    row = run_stan(n_p, n_t, args) if method == "stan" else run_jax(method, n_p, n_t, args)
+    emit_row(run_stan(n_p, n_t, args) if method == "stan" else run_jax(method, n_p, n_t, args))
+
+
+def emit_row(row: dict) -> None:
+    """A worker's row, with its process's peak memory, as the line :func:`run_worker`
+    reads."""
     row["peak_rss_mb"] = (
         max(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -191,13 +226,21 @@ def worker(method: str, size: str, args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(row), flush=True)
 
 
-def skip_reason(method: str, n_p: int, n_t: int, args: argparse.Namespace) -> str | None:
+def skip_reason(
+    method: str,
+    n_p: int,
+    n_t: int,
+    args: argparse.Namespace,
+    stan_s_per_trial: float = STAN_S_PER_TRIAL,
+) -> str | None:
+    """Why ``method`` cannot run at P x T here (None: it can); Stan's time is estimated
+    as ``stan_s_per_trial`` per trial of data."""
     if method == "stan":
         try:
             import stan  # noqa: F401
         except ImportError:
             return "PyStan is not installed (pip install -e '.[bench]')"
-        estimate = STAN_S_PER_TRIAL * n_p * n_t
+        estimate = stan_s_per_trial * n_p * n_t
         if estimate > args.max_stan_seconds:
             return f"Stan would take about {estimate / 60:.0f} min (> --max-stan-seconds)"
     if n_p * n_t >= 1_000_000:
@@ -299,10 +342,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_worker(
-    method: str, size: str, n_p: int, n_t: int, seed: int, passthrough: list[str]
+    method: str,
+    size: str,
+    n_p: int,
+    n_t: int,
+    seed: int,
+    passthrough: list[str],
+    script: str = __file__,
 ) -> dict | None:
-    """One fit of ``method`` in its own process (its own peak memory); its row."""
-    cmd = [sys.executable, __file__, "--worker", method, size, f"--seed={seed}", *passthrough]
+    """One fit of ``method`` in its own process (its own peak memory), by ``script``'s
+    ``--worker METHOD SIZE``; its row."""
+    cmd = [sys.executable, script, "--worker", method, size, f"--seed={seed}", *passthrough]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -338,19 +388,23 @@ def median_run(runs: list[dict]) -> dict:
     return row
 
 
-def merge_previous(table, path: Path):  # noqa: ANN001, ANN201
-    """The new rows plus the previous table's rows of the sizes not run this time, so a
-    run of some sizes does not drop the others; a size's rows (and ratios) always come
-    from one run."""
+def merge_previous(  # noqa: ANN201
+    table,  # noqa: ANN001
+    path: Path,
+    keys: tuple[str, ...] = ("participants", "trials"),
+):
+    """The new rows plus the previous table's rows of the sizes (``keys``) not run this
+    time, so a run of some sizes does not drop the others; a size's rows (and ratios)
+    always come from one run."""
     import pandas as pd
 
     if not path.exists():
         return table
     old = pd.read_parquet(path)
-    sizes = set(zip(table["participants"], table["trials"], strict=True))
-    keep = [(p, t) not in sizes for p, t in zip(old["participants"], old["trials"], strict=True)]
+    sizes = set(table[list(keys)].itertuples(index=False, name=None))
+    keep = [k not in sizes for k in old[list(keys)].itertuples(index=False, name=None)]
     merged = pd.concat([old[keep], table], ignore_index=True)
-    return merged.sort_values(["participants", "trials"], kind="stable", ignore_index=True)
+    return merged.sort_values(list(keys), kind="stable", ignore_index=True)
 
 
 def plot(table, path: Path) -> None:  # noqa: ANN001
