@@ -59,14 +59,16 @@ class Family:
 
     trials: int
     n_options: int
-    #: Stan's wall time per trial of data (compile included) on the 2-core VM: from the
-    #: 20-participant runs of 2026-12-02 (a shared, loaded machine), for the skip only
+    #: Stan's wall time per trial of data (compile included) on the 2-core VM, for the
+    #: skip estimate only: the slowest of the example-size runs of 2026-12-02 (a shared,
+    #: loaded machine: 400-455 s at igt 20 x 100, 211-436 s at gng 20 x 240). With more
+    #: participants the trees deepen, so there it underestimates
     stan_s_per_trial: float
 
 
 FAMILIES = {
-    "igt_orl": Family(trials=100, n_options=4, stan_s_per_trial=0.45),
-    "gng_m4": Family(trials=240, n_options=2, stan_s_per_trial=0.08),
+    "igt_orl": Family(trials=100, n_options=4, stan_s_per_trial=0.23),
+    "gng_m4": Family(trials=240, n_options=2, stan_s_per_trial=0.09),
 }
 #: gng_m4's population on the unconstrained scale (mean, sd): the gng example's (gng_m3)
 #: with its sensitivity split into reward and punishment
