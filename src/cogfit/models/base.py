@@ -213,34 +213,14 @@ def implement_kernel(
         fn.kernels = (kernel, to_kernel)
         return fn
 
-    if init is None:  # stateless: the state is () throughout
-
-        def step_init(p: Params, n_options: int) -> State:
-            return ()
-
-        def step_update(state: State, p: Params, trial: Trial) -> State:
-            return state
-
-        def step_logits(state: State, p: Params, trial: Trial) -> Array | Mapping[str, Array]:
-            return logits(to_kernel(p), trial)
-
-        def all_latents(state: State, p: Params, trial: Trial) -> Mapping[str, Array]:
-            return latents(to_kernel(p), trial)
-
+    if init is None:
+        step_init, step_update, step_logits, all_latents = _stateless_steps(
+            to_kernel, logits, latents
+        )
     else:
-
-        def step_init(p: Params, n_options: int) -> State:
-            return init(to_kernel(p), n_options if fixed is None else fixed)
-
-        def step_update(state: State, p: Params, trial: Trial) -> State:
-            return update(state, to_kernel(p), trial)
-
-        def step_logits(state: State, p: Params, trial: Trial) -> Array | Mapping[str, Array]:
-            return logits(state, to_kernel(p), trial)
-
-        def all_latents(state: State, p: Params, trial: Trial) -> Mapping[str, Array]:
-            return latents(state, to_kernel(p), trial)
-
+        step_init, step_update, step_logits, all_latents = _stateful_steps(
+            to_kernel, init, update, logits, latents, fixed
+        )
         step_init, step_update = carrying(step_init, init), carrying(step_update, update)
 
     def step_latents(state: State, p: Params, trial: Trial) -> Mapping[str, Array]:
@@ -270,3 +250,47 @@ def softmax_logp(logits: Array, choice: Array) -> Array:
         return jax.nn.log_sigmoid(jnp.where(choice == 1, diff, -diff))
     chosen = jnp.arange(logits.shape[-1]) == choice
     return jnp.sum(jnp.where(chosen, logits, 0.0)) - jax.nn.logsumexp(logits)
+
+
+def _stateless_steps(to_kernel: Callable, logits: Callable, latents: Callable) -> tuple:
+    """(init, update, logits, latents) of a stateless kernel: the state is () throughout."""
+
+    def step_init(p: Params, n_options: int) -> State:
+        return ()
+
+    def step_update(state: State, p: Params, trial: Trial) -> State:
+        return state
+
+    def step_logits(state: State, p: Params, trial: Trial) -> Array | Mapping[str, Array]:
+        return logits(to_kernel(p), trial)
+
+    def all_latents(state: State, p: Params, trial: Trial) -> Mapping[str, Array]:
+        return latents(to_kernel(p), trial)
+
+    return step_init, step_update, step_logits, all_latents
+
+
+def _stateful_steps(
+    to_kernel: Callable,
+    init: Callable,
+    update: Callable,
+    logits: Callable,
+    latents: Callable,
+    fixed: int | None,
+) -> tuple:
+    """(init, update, logits, latents) calling the kernel on ``to_kernel``'s parameters;
+    ``fixed``: the number of options the task fixes (None: the dataset's)."""
+
+    def step_init(p: Params, n_options: int) -> State:
+        return init(to_kernel(p), n_options if fixed is None else fixed)
+
+    def step_update(state: State, p: Params, trial: Trial) -> State:
+        return update(state, to_kernel(p), trial)
+
+    def step_logits(state: State, p: Params, trial: Trial) -> Array | Mapping[str, Array]:
+        return logits(state, to_kernel(p), trial)
+
+    def all_latents(state: State, p: Params, trial: Trial) -> Mapping[str, Array]:
+        return latents(state, to_kernel(p), trial)
+
+    return step_init, step_update, step_logits, all_latents
