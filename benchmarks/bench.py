@@ -253,10 +253,8 @@ def skip_reason(
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--sizes", nargs="+", default=["20x100", "200x200", "1000x200", "10000x200"])
-    p.add_argument("--methods", nargs="+", default=["cogfit", "baseline", "stan"])
+def add_run_arguments(p: argparse.ArgumentParser, repeat_max_trials: int) -> None:
+    """The sampler and repetition options every benchmark of cogfit against Stan takes."""
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--warmup", type=int, default=1000)
     p.add_argument("--samples", type=int, default=1000)
@@ -267,9 +265,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--repeat-max-trials",
         type=int,
-        default=2000,
+        default=repeat_max_trials,
         help="sizes of at most this many trials run --repeats times (seeds from --seed on)",
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--sizes", nargs="+", default=["20x100", "200x200", "1000x200", "10000x200"])
+    p.add_argument("--methods", nargs="+", default=["cogfit", "baseline", "stan"])
+    add_run_arguments(p, repeat_max_trials=2000)
     p.add_argument("--worker", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:

@@ -283,19 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
     p.add_argument("--participants", nargs="+", type=int, default=[20, 200])
     p.add_argument("--methods", nargs="+", default=["cogfit", "stan"], choices=["cogfit", "stan"])
-    p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--warmup", type=int, default=1000)
-    p.add_argument("--samples", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--target-accept", type=float, default=0.8)
-    p.add_argument("--max-stan-seconds", type=float, default=1800)
-    p.add_argument("--repeats", type=int, default=3, help="runs per method at small sizes")
-    p.add_argument(
-        "--repeat-max-trials",
-        type=int,
-        default=5000,
-        help="sizes of at most this many trials run --repeats times (seeds from --seed on)",
-    )
+    bench.add_run_arguments(p, repeat_max_trials=5000)
     p.add_argument("--check-only", action="store_true", help="only the log-density self-check")
     p.add_argument("--worker", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)
     p.add_argument("--family", help=argparse.SUPPRESS)
