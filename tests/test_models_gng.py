@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from model_checks import (
@@ -22,7 +24,9 @@ from model_checks import (
 )
 
 from cogfit.data import TaskData, from_arrays
+from cogfit.likelihood import participant_log_lik, trial_log_probs
 from cogfit.models import get_model, get_spec
+from cogfit.runtime import precision
 from cogfit.tasks import gng as task
 
 MODELS = ("gng_m1", "gng_m2", "gng_m3", "gng_m4")
@@ -35,9 +39,11 @@ def reference(
     pressed: np.ndarray,
     outcome: np.ndarray,
     valid: np.ndarray,
+    block_start: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per trial, along the observed history: ``logp`` (log p of the response, 0 where
-    masked), ``p_go`` and the latents, by plain loops over participants and trials.
+    masked), ``p_go`` and the latents, by plain loops over participants and trials; every
+    value starts again at 0 where ``block_start`` is True.
 
     Guitart-Masip et al. (2012): per cue s, Q(go,s), Q(nogo,s) and V(s) start at 0;
     W(go,s) = Q(go,s) + b + pi V(s), W(nogo,s) = Q(nogo,s); p(go) = (1-xi) *
@@ -60,6 +66,9 @@ def reference(
         q = {(a, s): 0.0 for a in ("go", "nogo") for s in range(4)}
         v = [0.0] * 4
         for t in range(n_t):
+            if block_start is not None and block_start[i, t]:
+                q = {key: 0.0 for key in q}
+                v = [0.0] * 4
             s = int(cue[i, t])
             w_go = q["go", s] + b + pi * v[s]
             w_nogo = q["nogo", s]
@@ -129,6 +138,46 @@ def reference_case(model: str, seed: int) -> tuple[dict, dict, np.ndarray, np.nd
 def test_loglik_matches_reference(model: str, scan: str) -> None:
     case = reference_case(model, MODELS.index(model) + 10)
     assert_log_probs_match(model, *case, dtype="float64", scan=scan)
+
+
+@pytest.mark.parametrize("scan", ["sequential", "associative"])
+def test_block_resets_restart_every_cue(scan: str) -> None:
+    """With ``block_reset: always`` each cue's values start afresh at a block start, even
+    when the cue's own next trial comes later (per-cue sequences carry the resets over)."""
+    rng = np.random.default_rng(21)
+    base = random_data(rng)
+    starts = np.zeros_like(base.mask)
+    starts[:, [17, 18, 41]] = True  # 17 and 18: a block of one trial
+    data = from_arrays(
+        {k: base.trials[k] for k in ("cue", "pressed", "outcome")}, base.mask, block_start=starts
+    )
+    model = get_model("gng_m3").with_block_reset("always")
+    params = random_params("gng_m3", data.n_participants, rng)
+    expected = reference("gng_m3", params, *_cells(data), block_start=starts)["logp"]
+    with precision("float64"):
+        got = trial_log_probs(model, params, data.scan_inputs(model), 2, scan)
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-9, atol=1e-12)
+    no_reset = reference("gng_m3", params, *_cells(data))["logp"]
+    assert np.abs(no_reset - expected).max() > 1e-3  # the resets matter here
+
+
+def test_participant_chunks_match_reference() -> None:
+    """The chunked likelihood (participants in chunks, per-cue rows within each) and its
+    gradient against the reference and the unchunked one."""
+    params, inputs, expected, _ = reference_case("gng_m4", 8)
+    model = get_model("gng_m4")
+    with precision("float64"):
+
+        def total(p: dict, chunk: int) -> jnp.ndarray:
+            return participant_log_lik(model, p, inputs, 2, chunk=chunk).sum()
+
+        p64 = {k: jnp.asarray(v) for k, v in params.items()}
+        chunked = participant_log_lik(model, p64, inputs, 2, chunk=4)
+        np.testing.assert_allclose(np.asarray(chunked), expected.sum(1), rtol=1e-10)
+        g_chunked = jax.grad(total)(p64, 4)
+        g_plain = jax.grad(total)(p64, 0)
+    for name in params:
+        np.testing.assert_allclose(g_chunked[name], g_plain[name], rtol=1e-9)
 
 
 @pytest.mark.parametrize("model", MODELS)

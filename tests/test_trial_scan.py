@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from cogfit.data import from_arrays
+from cogfit.errors import ConfigError
 from cogfit.likelihood import participant_log_lik, trial_log_probs, trial_outputs
 from cogfit.models import get_model
 from cogfit.models.base import implement
@@ -276,3 +277,103 @@ def test_a_datasets_block_reset_overrides_the_models(
         block_start=np.array([[0, 0, 1, 0]], bool),
     )
     assert ("reset" in data.scan_inputs(overridden)) is expected
+
+
+# ---- a state per level of a code column (state_per) --------------------------------------
+
+STIMULUS_COLUMNS = (
+    ColumnSpec("stimulus", "code", "which of three stimuli was shown", levels=3),
+    ColumnSpec("press", "binary", "pressed (1) or not", response=True),
+    ColumnSpec("reward", "real", "the outcome"),
+)
+
+
+def _press_logits(value, p, trial):  # noqa: ANN001, ANN202
+    return jnp.stack([jnp.zeros(()), p["beta"] * value])
+
+
+PER_STIMULUS = implement(
+    ModelSpec(
+        "per_stimulus",
+        "one value per stimulus, learnt from pressing it",
+        "test",
+        (ParamSpec("alpha", "probit"), ParamSpec("beta", "exp")),
+        ("value",),
+        affine=False,
+        reference="test",
+        columns=STIMULUS_COLUMNS,
+        state_per="stimulus",
+    ),
+    lambda p, n: jnp.zeros(()),
+    lambda v, p, t: jnp.where(t[VALID] & (t["press"] == 1), v + p["alpha"] * (t["reward"] - v), v),
+    _press_logits,
+    lambda v, p, t: {"value": v},
+)
+
+
+def test_level_sequences_lay_out_each_codes_trials_in_order() -> None:
+    from cogfit.data import level_sequences
+
+    codes = np.array([[2, 0, 2, 2, 1, 0], [1, 1, 0, 0, 0, 0]])
+    present = np.array([[1, 1, 1, 0, 1, 1], [1, 1, 1, 1, 0, 0]], bool)
+    order, slot = level_sequences(codes, present, 3)
+    # three sequences of 2 places each (the longest: participant 0's code 0 and 2)
+    np.testing.assert_array_equal(order, [[1, 5, 4, 6, 0, 2], [2, 3, 0, 1, 6, 6]])
+    np.testing.assert_array_equal(slot, [[4, 0, 5, 6, 2, 1], [2, 3, 0, 1, 6, 6]])
+
+
+def test_a_state_per_level_model_against_a_loop() -> None:
+    """Values per stimulus, unbalanced and with missed trials and a block reset, against a
+    loop that keeps all three values; outputs land on their own trials."""
+    rng = np.random.default_rng(12)
+    n_p, n_t = 5, 30
+    stimulus = rng.choice(3, (n_p, n_t), p=[0.6, 0.3, 0.1])
+    press, reward = rng.integers(0, 2, (n_p, n_t)), rng.normal(0, 1, (n_p, n_t))
+    valid = rng.random((n_p, n_t)) > 0.15
+    valid[2, 20:] = False
+    starts = np.zeros((n_p, n_t), bool)
+    starts[:, 12] = True
+    data = from_arrays(
+        {"stimulus": stimulus, "press": press, "reward": reward}, valid, block_start=starts
+    )
+    alpha, beta = rng.uniform(0.1, 0.9, n_p), rng.uniform(0.5, 3.0, n_p)
+    expected, values = np.zeros((n_p, n_t)), np.zeros((n_p, n_t))
+    for p in range(n_p):
+        v = np.zeros(3)
+        for t in range(n_t):
+            if starts[p, t]:
+                v = np.zeros(3)
+            s = stimulus[p, t]
+            values[p, t] = v[s]
+            if not valid[p, t]:
+                continue
+            x = beta[p] * v[s]
+            expected[p, t] = x - np.log1p(np.exp(x)) if press[p, t] else -np.log1p(np.exp(x))
+            if press[p, t]:
+                v[s] += alpha[p] * (reward[p, t] - v[s])
+    model = PER_STIMULUS.with_block_reset("always")
+    inputs = data.scan_inputs(model)
+    params = {"alpha": alpha, "beta": beta}
+    with precision("float64"):
+        got = trial_log_probs(model, params, inputs, 2)
+        out = trial_outputs(model, params, inputs, 2)
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(out["value"])[valid], values[valid], atol=1e-12)
+    probs = np.exp(np.asarray(out["log_probs"]))
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-12)  # uniform where no code
+    without = {k: v for k, v in inputs.items() if not k.startswith("sequence_")}
+    with pytest.raises(ConfigError, match="sequence layout"):
+        trial_log_probs(model, params, without, 2)
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ("missing_one", "is not one of its columns"),
+        ("reward", "expected a code column with levels"),
+        ("press", "expected a code column with levels"),
+    ],
+)
+def test_state_per_must_name_a_code_column(column: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        dataclasses.replace(PER_STIMULUS.spec, state_per=column)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cogfit.errors import DataError
-from cogfit.names import RESET, VALID, observed_key
+from cogfit.names import RESET, SEQUENCE_ORDER, SEQUENCE_SLOT, VALID, observed_key
 
 #: the cleaned table's key columns; every other column is a trial column
 KEY_COLUMNS = ("participant", "group", "trial", "missed")
@@ -68,11 +68,18 @@ class TaskData:
         return tuple(k for k in self.trials if k != VALID and not k.startswith("has_"))
 
     def scan_inputs(self, model: Any) -> dict[str, np.ndarray]:
-        """What the likelihood scans for ``model``: the trials, and the block starts as
-        :data:`~cogfit.names.RESET` when the model resets at blocks."""
+        """What the likelihood scans for ``model``: the trials, the block starts as
+        :data:`~cogfit.names.RESET` when the model resets at blocks, and the layout of its
+        per-level sequences when it keeps a state per level (``state_per``)."""
         inputs = dict(self.trials)
         if model.spec.block_reset:
             inputs[RESET] = self.block_start
+        column = model.spec.state_per
+        if column is not None:
+            levels = model.spec.column(column).levels
+            inputs[SEQUENCE_ORDER], inputs[SEQUENCE_SLOT] = level_sequences(
+                self.trials[column], self.trials[observed_key(column)], levels
+            )
         return inputs
 
     def select(self, keep: np.ndarray) -> TaskData:
@@ -93,6 +100,26 @@ class TaskData:
         keep = np.asarray(mask, dtype=bool) & self.mask
         trials = {k: np.where(keep, v, 0).astype(v.dtype) for k, v in self.trials.items()}
         return replace(self, trials=trials)
+
+
+def level_sequences(
+    codes: np.ndarray, present: np.ndarray, levels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each participant's trials as ``levels`` sequences, one per code, in trial order,
+    each padded to the longest (S places): ``order`` [P, L * S], the trial at each place
+    (T where none), and ``slot`` [P, T], each trial's place (L * S where the trial has no
+    code: a missed or padding trial)."""
+    n_p, n_t = codes.shape
+    hits = [present & (codes == level) for level in range(levels)]
+    width = max(1, max(int(hit.sum(axis=1).max(initial=0)) for hit in hits))
+    order = np.full((n_p, levels, width), n_t, dtype=np.int32)
+    slot = np.full((n_p, n_t), levels * width, dtype=np.int32)
+    for level, hit in enumerate(hits):
+        place = np.cumsum(hit, axis=1) - 1
+        p_idx, t_idx = np.nonzero(hit)
+        order[p_idx, level, place[p_idx, t_idx]] = t_idx
+        slot[p_idx, t_idx] = level * width + place[p_idx, t_idx]
+    return order.reshape(n_p, levels * width), slot
 
 
 def from_arrays(

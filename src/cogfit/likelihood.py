@@ -5,6 +5,8 @@ participant's state), so the per-trial loop overhead is paid once for all partic
 and it scores each trial inside the loop (stacking the states to score them afterwards
 moves more memory than it saves). Models with an affine update can replace the loop with
 a parallel-prefix scan of logarithmic depth, which yields every trial's state at once.
+A model that keeps one state per level of a code column (``state_per``) runs as one row
+per participant and level, each over that level's trials only (:func:`_level_rows`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import jax.numpy as jnp
 
 from cogfit.errors import ConfigError
 from cogfit.models.base import Array, BehaviouralModel
-from cogfit.names import RESET, VALID, log_probs_key
+from cogfit.names import RESET, SEQUENCE_ORDER, SEQUENCE_SLOT, VALID, log_probs_key
 
 SCANS = ("sequential", "associative")
 Trials = Mapping[str, Array]  # [P, T] per key: a trial's columns and masks (see Trial)
@@ -39,6 +41,20 @@ def trial_log_probs(
     parallel-prefix scan of logarithmic depth; models with a :class:`LinearForm`). A
     stateless model scores every trial at once, whatever the scan.
     """
+    if model.spec.state_per is not None:
+        params, rows, restore = _level_rows(model, params, trials)
+        return restore(_log_probs(model, params, rows, n_options, scan))
+    return _log_probs(model, params, trials, n_options, scan)
+
+
+def _log_probs(
+    model: BehaviouralModel,
+    params: Mapping[str, Array],
+    trials: Trials,
+    n_options: int,
+    scan: str,
+) -> Array:
+    """:func:`trial_log_probs` of rows that each run one state."""
     params = dict(params)
     xs, reset = _time_major(trials)
     if model.spec.stateless:
@@ -72,6 +88,21 @@ def trial_outputs(
 
     Masked trials keep what the model returns there; callers mask them.
     """
+    if model.spec.state_per is not None:
+        params, rows, restore = _level_rows(model, params, trials)
+        out = _outputs(model, params, rows, n_options)
+        # a trial without the code gets uniform probabilities (and latents 0)
+        uniform = {log_probs_key(model.responses, r) for r in model.responses}
+        return {
+            k: restore(v, -jnp.log(v.shape[-1]) if k in uniform else 0.0) for k, v in out.items()
+        }
+    return _outputs(model, params, trials, n_options)
+
+
+def _outputs(
+    model: BehaviouralModel, params: Mapping[str, Array], trials: Trials, n_options: int
+) -> dict[str, Array]:
+    """:func:`trial_outputs` of rows that each run one state."""
     params = dict(params)
     xs, reset = _time_major(trials)
 
@@ -93,6 +124,48 @@ def trial_outputs(
     state0 = _initial_states(model, params, n_options)
     _, out = jax.lax.scan(body, state0, (xs, reset))
     return {k: jnp.moveaxis(v, 0, 1) for k, v in out.items()}  # [T, P, ...] -> [P, T, ...]
+
+
+def _level_rows(
+    model: BehaviouralModel, params: Mapping[str, Array], trials: Trials
+) -> tuple[dict[str, Array], dict[str, Array], Any]:
+    """A ``state_per`` model's trials as one row per (participant, level) [P * L, S]
+    holding that level's trials in order (:func:`cogfit.data.level_sequences`), each
+    participant's parameters repeated for its L rows, and ``restore(out, fill=0)``:
+    per-place outputs [P * L, S, ...] back at their trials [P, T, ...] (``fill`` for a
+    trial without the code: a missed or padding trial).
+
+    A block start between two of a level's trials resets that level's row there.
+    """
+    if SEQUENCE_ORDER not in trials:
+        raise ConfigError(
+            f"model {model.name!r} keeps a state per {model.spec.state_per!r}: its trials "
+            "need the sequence layout of TaskData.scan_inputs(model)"
+        )
+    levels = int(model.spec.column(model.spec.state_per).levels)
+    order, slot = jnp.asarray(trials[SEQUENCE_ORDER]), jnp.asarray(trials[SEQUENCE_SLOT])
+    n_p, width = order.shape[0], order.shape[1] // levels
+
+    def gather(x: Array) -> Array:
+        x = jnp.asarray(x)
+        x = jnp.concatenate([x, jnp.zeros_like(x[:, :1])], axis=1)  # place T: no trial
+        return jnp.take_along_axis(x, order, axis=1).reshape(n_p * levels, width)
+
+    layout = (SEQUENCE_ORDER, SEQUENCE_SLOT, RESET)
+    rows = {k: gather(v) for k, v in trials.items() if k not in layout}
+    if RESET in trials:
+        block = gather(jnp.cumsum(jnp.asarray(trials[RESET], jnp.int32), axis=1))
+        first = jnp.zeros_like(block[:, :1], dtype=bool)
+        rows[RESET] = jnp.concatenate([first, block[:, 1:] != block[:, :-1]], axis=1)
+
+    def restore(out: Array, fill: Any = 0.0) -> Array:
+        out = out.reshape((n_p, levels * width) + out.shape[2:])
+        out = jnp.concatenate([out, jnp.full_like(out[:, :1], fill)], axis=1)  # no place
+        index = slot.reshape(slot.shape + (1,) * (out.ndim - 2))
+        return jnp.take_along_axis(out, index, axis=1)
+
+    repeated = {k: jnp.repeat(jnp.asarray(v), levels, axis=0) for k, v in params.items()}
+    return repeated, rows, restore
 
 
 def _time_major(trials: Trials) -> tuple[dict[str, Array], Array | None]:

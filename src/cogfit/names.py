@@ -29,6 +29,12 @@ OBSERVED = "responses"
 VALID = "valid"
 #: the scan's key that is True on a trial where the model's state starts afresh
 RESET = "reset"
+#: for a model with ``state_per`` (:class:`~cogfit.models.spec.ModelSpec`), the scan's
+#: keys that lay the trials out as one sequence per level: [P, L * S] int, the trial each
+#: place of the L sequences (S places each) reads (T: none); and [P, T] int, the place of
+#: each trial (L * S: none, a trial without the code)
+SEQUENCE_ORDER = "sequence_order"
+SEQUENCE_SLOT = "sequence_slot"
 #: the columns of ``ppc.parquet`` (written by :mod:`cogfit.ppc`, read by the figures and
 #: the report, which import no JAX)
 PPC_COLUMNS = (

@@ -14,11 +14,13 @@ punishment ``r_t < 0``; Cavanagh et al. 2013). The action weights and the choice
     W(nogo, s) = Q(nogo, s)
     p(go | s)  = (1 - xi) * sigmoid(W(go, s) - W(nogo, s)) + xi / 2
 
-A variant maps its parameters to the kernel's slots; an unused slot is decided statically
-(``b`` or ``pi`` None, one ``rho`` passed twice), so its arithmetic never reaches the
-compiled loop. The update is affine in the state given the trial (the sensitivity picks
-on the observed outcome, not on a prediction error), so every variant has a
-:class:`LinearForm` and can use the associative scan.
+The cues never share a value, so the spec keeps a state per cue (``state_per="cue"``):
+the functions below are one cue's, and see its trials in order. A variant maps its
+parameters to the kernel's slots; an unused slot is decided statically (``b`` or ``pi``
+None, one ``rho`` passed twice), so its arithmetic never reaches the compiled loop. The
+update is affine in the state given the trial (the sensitivity picks on the observed
+outcome, not on a prediction error), so every variant has a :class:`LinearForm` and can
+use the associative scan.
 """
 
 from __future__ import annotations
@@ -33,30 +35,19 @@ from cogfit.models.catalog import SPECS
 from cogfit.models.spec import ModelSpec
 from cogfit.names import VALID
 
-N_CUES = 4
 #: xi's floor inside the logarithm: its gradient stays finite where the link gives 0
 _XI_FLOOR = 1e-30
 
 # xi, ep, rho_rew, rho_pun (one array twice for one sensitivity), b, pi (None: unused)
 KernelParams = tuple[Array, Array, Array, Array, Array | None, Array | None]
-# Q(go, .) [4], Q(nogo, .) [4], V(.) [4] (None without a Pavlovian bias)
+# one cue's Q(go), Q(nogo) and V (None without a Pavlovian bias)
 GngState = tuple[Array, Array, Array | None]
 
 
 def gng_init(kp: KernelParams, n_options: int) -> GngState:
-    """Every value starts at 0 (``n_options`` is unused: there are four cues, two actions)."""
-    values = None if kp[5] is None else jnp.zeros(N_CUES)
-    return jnp.zeros(N_CUES), jnp.zeros(N_CUES), values
-
-
-def _cue(trial: Trial) -> Array:
-    """One-hot [4] of the trial's cue."""
-    return jnp.arange(N_CUES) == trial["cue"]
-
-
-def _at(values: Array, hot: Array) -> Array:
-    """The entry of ``values`` where the one-hot ``hot`` is True."""
-    return jnp.sum(jnp.where(hot, values, 0.0))
+    """Every value starts at 0 (``n_options`` is unused: two actions)."""
+    zero = jnp.zeros(())
+    return zero, zero, (None if kp[5] is None else zero)
 
 
 def _target(kp: KernelParams, trial: Trial) -> Array:
@@ -67,17 +58,16 @@ def _target(kp: KernelParams, trial: Trial) -> Array:
     return rho * outcome
 
 
-def _weights(state: GngState, kp: KernelParams, trial: Trial) -> tuple[Array, Array]:
-    """``W(go, s)`` and ``W(nogo, s)`` of the trial's cue."""
-    q_go, q_nogo, values = state
+def _weights(state: GngState, kp: KernelParams) -> tuple[Array, Array]:
+    """``W(go, s)`` and ``W(nogo, s)`` of the cue."""
+    q_go, q_nogo, value = state
     _, _, _, _, b, pi = kp
-    hot = _cue(trial)
-    w_go = _at(q_go, hot)
+    w_go = q_go
     if b is not None:
         w_go = w_go + b
     if pi is not None:
-        w_go = w_go + pi * _at(values, hot)
-    return w_go, _at(q_nogo, hot)
+        w_go = w_go + pi * value
+    return w_go, q_nogo
 
 
 def gng_logits(state: GngState, kp: KernelParams, trial: Trial) -> Array:
@@ -85,7 +75,7 @@ def gng_logits(state: GngState, kp: KernelParams, trial: Trial) -> Array:
     ``p(go) = (1 - xi) * sigmoid(W_go - W_nogo) + xi / 2``, each as a log-sum of its two
     terms (no underflow for large weight differences)."""
     xi = kp[0]
-    w_go, w_nogo = _weights(state, kp, trial)
+    w_go, w_nogo = _weights(state, kp)
     diff = w_go - w_nogo
     keep = jnp.log1p(-xi)
     lapse = jnp.log(jnp.maximum(xi, _XI_FLOOR) * 0.5)
@@ -98,40 +88,40 @@ def gng_latents(state: GngState, kp: KernelParams, trial: Trial) -> dict[str, Ar
     """For the trial's cue, before the trial: both actions' values and weights, the
     prediction error ``rho * r - Q(a, s)`` of the action taken, and (with a Pavlovian
     bias) the cue's value ``V(s)``."""
-    q_go, q_nogo, values = state
-    hot = _cue(trial)
-    w_go, w_nogo = _weights(state, kp, trial)
-    q_taken = jnp.where(trial["pressed"] == 1, _at(q_go, hot), _at(q_nogo, hot))
+    q_go, q_nogo, value = state
+    w_go, w_nogo = _weights(state, kp)
+    q_taken = jnp.where(trial["pressed"] == 1, q_go, q_nogo)
     out = {
-        "q_go": _at(q_go, hot),
-        "q_nogo": _at(q_nogo, hot),
+        "q_go": q_go,
+        "q_nogo": q_nogo,
         "w_go": w_go,
         "w_nogo": w_nogo,
         "prediction_error": _target(kp, trial) - q_taken,
     }
-    if values is not None:
-        out["stimulus_value"] = _at(values, hot)
+    if value is not None:
+        out["stimulus_value"] = value
     return out
 
 
 def gng_coefficients(kp: KernelParams, trial: Trial, n_options: int) -> tuple[GngState, GngState]:
-    """(A, B) of the affine update ``S' = A * S + B``: an entry learnt on this trial (the
-    cue's value of the action taken, and the cue's value ``V``) gets ``A = 1 - ep`` and
-    ``B = ep * rho * r``; all others ``A = 1, B = 0`` (also on a masked trial)."""
+    """(A, B) of the affine update ``S' = A * S + B``: what this trial teaches (the value
+    of the action taken, and the cue's value ``V``) gets ``A = 1 - ep`` and
+    ``B = ep * rho * r``; the other action's value ``A = 1, B = 0`` (both on a masked
+    trial)."""
     ep = kp[1]
-    hot = (_cue(trial) & trial[VALID]).astype(jnp.asarray(ep).dtype)
-    go = hot * (trial["pressed"] == 1)
-    nogo = hot * (trial["pressed"] == 0)
+    learn = trial[VALID].astype(jnp.asarray(ep).dtype)
+    go = learn * (trial["pressed"] == 1)
+    nogo = learn * (trial["pressed"] == 0)
     step = ep * _target(kp, trial)
-    a = (1.0 - ep * go, 1.0 - ep * nogo, None if kp[5] is None else 1.0 - ep * hot)
-    b = (step * go, step * nogo, None if kp[5] is None else step * hot)
+    a = (1.0 - ep * go, 1.0 - ep * nogo, None if kp[5] is None else 1.0 - ep * learn)
+    b = (step * go, step * nogo, None if kp[5] is None else step * learn)
     return a, b
 
 
 def gng_update(state: GngState, kp: KernelParams, trial: Trial) -> GngState:
     """Learn from one trial: the affine map of :func:`gng_coefficients` (identity on a
     masked trial)."""
-    a, b = gng_coefficients(kp, trial, N_CUES)
+    a, b = gng_coefficients(kp, trial, 2)
     return jax.tree.map(lambda a_, s, b_: a_ * s + b_, a, state, b)
 
 

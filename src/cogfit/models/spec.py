@@ -12,6 +12,7 @@ from typing import Any
 
 from cogfit.errors import ConfigError
 from cogfit.links import LINKS
+from cogfit.names import SEQUENCE_ORDER, SEQUENCE_SLOT
 
 #: the keys a dataset's ``priors`` may override per parameter
 PRIOR_KEYS = ("link", "upper", "mean_loc", "mean_scale", "sd_scale")
@@ -29,6 +30,8 @@ RESERVED_COLUMNS = (
     "reset",
     "block_start",
     "group_index",
+    SEQUENCE_ORDER,
+    SEQUENCE_SLOT,
 )
 
 
@@ -132,9 +135,17 @@ class ModelSpec:
     ``columns`` (the trial columns it reads; the first response is the primary one,
     which the stages report), ``block_reset`` (its state starts afresh at each new block),
     ``stateless`` (no state carried between trials: one-shot choices, scored without a
-    scan) and ``implementation`` (``module:attribute`` of its
+    scan), ``state_per`` (a code column whose levels keep independent states: see
+    below) and ``implementation`` (``module:attribute`` of its
     :class:`~cogfit.models.base.BehaviouralModel`; for a model in a user's file, its
-    ``file.py:name`` entry)."""
+    ``file.py:name`` entry).
+
+    ``state_per``: when each level of a code column (a cue, a stimulus) has its own state
+    that only its trials change and read, the step functions are written for ONE level:
+    they see that level's trials in order, with a state of its own. The likelihood then
+    runs the levels side by side as sequences (:mod:`cogfit.likelihood`): a shorter loop
+    with a smaller state than one state for every level stepping through all trials.
+    """
 
     name: str
     description: str
@@ -147,6 +158,7 @@ class ModelSpec:
     columns: tuple[ColumnSpec, ...] = ()
     block_reset: bool = False
     stateless: bool = False
+    state_per: str | None = None
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -154,6 +166,22 @@ class ModelSpec:
             raise ConfigError(f"model {self.name!r}: a column is declared twice in {names}")
         if not self.responses:
             raise ConfigError(f"model {self.name!r}: no response column among {names}")
+        if self.state_per is not None:
+            self._check_state_per(names)
+
+    def _check_state_per(self, names: list[str]) -> None:
+        """``state_per`` names a code column with levels that every answered trial has."""
+        where = f"model {self.name!r}: state_per {self.state_per!r}"
+        if self.stateless:
+            raise ConfigError(f"{where}: a stateless model has no state to split")
+        if self.state_per not in names:
+            raise ConfigError(f"{where} is not one of its columns {names}")
+        column = self.column(self.state_per)
+        if column.kind != "code" or column.levels is None or column.missing or column.response:
+            raise ConfigError(
+                f"{where}: expected a code column with levels, never empty on an answered "
+                "trial, and not a response"
+            )
 
     @property
     def param_names(self) -> tuple[str, ...]:
