@@ -16,6 +16,7 @@ from model_checks import (
     assert_unchanged,
     check_recovery,
     example_tables,
+    finite_gradients,
     log_probs,
     nuts_fit,
     outputs64,
@@ -228,8 +229,10 @@ def test_extreme_values_stay_finite() -> None:
         "pi": np.zeros(3),
         "rho": np.full(3, 50.0),
     }
-    got = log_probs("gng_m3", params, data.scan_inputs(get_model("gng_m3")))
+    inputs = data.scan_inputs(get_model("gng_m3"))
+    got = log_probs("gng_m3", params, inputs)
     assert np.isfinite(got).all()
+    finite_gradients("gng_m3", params, inputs)  # NUTS needs these too
 
 
 @pytest.mark.parametrize("model", MODELS)

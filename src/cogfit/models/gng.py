@@ -72,15 +72,21 @@ def _weights(state: GngState, kp: KernelParams) -> tuple[Array, Array]:
 
 def gng_logits(state: GngState, kp: KernelParams, trial: Trial) -> Array:
     """``[log p(no-go), log p(go)]`` (value 0 = no-go, 1 = go) of the lapse-mixed rule
-    ``p(go) = (1 - xi) * sigmoid(W_go - W_nogo) + xi / 2``, each as a log-sum of its two
-    terms (no underflow for large weight differences)."""
+    ``p(go) = (1 - xi) * sigmoid(W_go - W_nogo) + xi / 2``.
+
+    Both sigmoids come from one ``exp(-|W_go - W_nogo|)``, so neither underflows before
+    its term is negligible; the lapse term ``xi / 2`` is at least ``_XI_FLOOR / 2``, so
+    each probability stays positive however large the weight difference.
+    """
     xi = kp[0]
     w_go, w_nogo = _weights(state, kp)
     diff = w_go - w_nogo
-    keep = jnp.log1p(-xi)
-    lapse = jnp.log(jnp.maximum(xi, _XI_FLOOR) * 0.5)
-    log_go = jnp.logaddexp(keep + jax.nn.log_sigmoid(diff), lapse)
-    log_nogo = jnp.logaddexp(keep + jax.nn.log_sigmoid(-diff), lapse)
+    tail = jnp.exp(-jnp.abs(diff))
+    high, low = 1.0 / (1.0 + tail), tail / (1.0 + tail)  # sigmoid(|diff|), sigmoid(-|diff|)
+    ahead = diff >= 0
+    keep, lapse = 1.0 - xi, jnp.maximum(xi, _XI_FLOOR) * 0.5
+    log_go = jnp.log(lapse + keep * jnp.where(ahead, high, low))
+    log_nogo = jnp.log(lapse + keep * jnp.where(ahead, low, high))
     return jnp.stack([log_nogo, log_go])
 
 
