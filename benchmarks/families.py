@@ -70,16 +70,9 @@ FAMILIES = {
     "igt_orl": Family(trials=100, n_options=4, stan_s_per_trial=0.23),
     "gng_m4": Family(trials=240, n_options=2, stan_s_per_trial=0.09),
 }
-#: gng_m4's population on the unconstrained scale (mean, sd): the gng example's (gng_m3)
-#: with its sensitivity split into reward and punishment
-GNG_POPULATION = {
-    "xi": (-2.0, 0.2),
-    "ep": (-1.0, 0.2),
-    "b": (0.6, 0.4),
-    "pi": (0.4, 0.3),
-    "rhoRew": (1.5, 0.2),
-    "rhoPun": (1.0, 0.2),
-}
+#: gng_m4's sensitivities on the unconstrained scale (mean, sd); its other parameters
+#: are the gng example's (gng_m3, whose one sensitivity is rhoRew's)
+GNG_SENSITIVITIES = {"rhoRew": (1.5, 0.2), "rhoPun": (1.0, 0.2)}
 
 
 def param_names(family: str) -> tuple[str, ...]:
@@ -116,7 +109,8 @@ def simulate(family: str, n_p: int, n_t: int, missed: float = MISSED, seed: int 
     else:
         from cogfit.tasks import gng
 
-        params = gng.population_draws(GNG_POPULATION, n_p, rng)
+        shared = {k: v for k, v in gng.EXAMPLE_POPULATION.items() if k != "rho"}
+        params = gng.population_draws(shared | GNG_SENSITIVITIES, n_p, rng)
         sim = gng.simulate(family, params, rng, n_trials=n_t, missing_prob=missed)
         names = ("cue", "pressed", "outcome")
     return {k: sim[k] for k in names}, sim["valid"]
