@@ -52,9 +52,7 @@ EXAMPLES = {
         ),
     ),
     "gng": Example("orthogonalised go/no-go", ("gng_m1", "gng_m2", "gng_m3", "gng_m4")),
-    "pst": Example(
-        "probabilistic selection, training and test phase", ("pst_Q", "pst_gainloss_Q")
-    ),
+    "pst": Example("probabilistic selection, training and test phase", ("pst_Q", "pst_gainloss_Q")),
     "igt": Example(
         "Iowa gambling task",
         ("igt_pvl_delta", "igt_pvl_decay", "igt_vpp", "igt_orl"),
