@@ -114,10 +114,11 @@ def run_cogfit(
     data,  # noqa: ANN001
     args: argparse.Namespace,
     group_params: tuple[str, ...],
+    priors: dict | None = None,
 ) -> dict:
     """Fit ``data`` (a TaskData of one group) with ``cogfit.fit.fit`` as its fits run
-    (the caller has set cogfit's XLA options); the row: times, the gradient per trial
-    and the summary of ``group_params``."""
+    (the caller has set cogfit's XLA options; ``priors``: a dataset's overrides); the
+    row: times, the gradient per trial and the summary of ``group_params``."""
     sys.path.insert(0, str(HERE))
     import arviz  # noqa: F401  (imported before any clock starts, as for the other methods)
     import jax
@@ -139,14 +140,14 @@ def run_cogfit(
     )
     row: dict = {"device": str(jax.devices()[0])}  # JAX's backend starts before the clock
     t0 = time.perf_counter()
-    idata = fit(model_name, data, settings, dataset="bench")
+    idata = fit(model_name, data, settings, priors=priors, dataset="bench")
     total = time.perf_counter() - t0
     row["sampling_s"] = float(idata.posterior.attrs["sampling_s"])
     row["build_s"] = total - row["sampling_s"]  # start + compile + warm-up + packaging
     idata = idata.sel(group="all")
     n_p, n_t = data.n_participants, data.n_trials
     chunk = participant_chunk(settings, jax.devices()[0].platform, n_p, n_t)
-    model = get_model(model_name)
+    model = get_model(model_name).with_priors(priors)
     trials = in_precision(data.scan_inputs(model), "float32")  # as a default fit has them
     grad_args = (model, trials, np.zeros(n_p, np.int32), 1, data.n_options, "sequential", chunk)
     row["grad_ns_per_trial"] = 1e9 * time_gradient(hierarchical_model, grad_args, 50) / (n_p * n_t)

@@ -1,6 +1,7 @@
 // The orthogonalised go/no-go model gng_m4, hierarchical and non-centred with one group:
 // the same priors, links and likelihood as cogfit's `gng_m4` (src/cogfit/models/gng.py,
-// gng_spec.py; docs/models.md), written from those equations for
+// gng_spec.py; docs/models.md) but half-normal sds for b and pi (cogfit's default:
+// half-Cauchy; families.py fits cogfit with these), written from those equations for
 // benchmarks/families.py, which checks this program's log density against cogfit's
 // before it times anything.
 //

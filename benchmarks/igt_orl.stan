@@ -1,7 +1,8 @@
 // Outcome-representation learning (igt_orl) on the Iowa gambling task, hierarchical and
 // non-centred with one group: the same priors, links and likelihood as cogfit's
-// `igt_orl` (src/cogfit/models/igt.py, igt_spec.py; docs/models.md), written from those
-// equations for benchmarks/families.py, which checks this program's log density against
+// `igt_orl` (src/cogfit/models/igt.py, igt_spec.py; docs/models.md) but half-normal sds
+// for betaF and betaP (cogfit's default: half-Cauchy; families.py fits cogfit with these),
+// written from those equations for benchmarks/families.py, which checks this program's log density against
 // cogfit's before it times anything.
 //
 // Per parameter: mu ~ normal(0, 1), sigma ~ half-normal(sd), offset ~ normal(0, 1) and

@@ -144,6 +144,7 @@ PRIORS = [
         "mean_scale": 0.75,
         "sd_scale": 0.25,
         "description": "inverse temperature of the softmax",
+        "sd_prior": "half_cauchy",
     },
 ]
 

@@ -10,9 +10,15 @@ import pytest
 from numpyro import handlers
 from synthetic import random_trials
 
-from cogfit.hierarchical import hierarchical_model, hierarchical_param
+from cogfit.hierarchical import (
+    SD_DISTRIBUTIONS,
+    hierarchical_model,
+    hierarchical_param,
+    prior_median_point,
+)
 from cogfit.links import LINKS, get_link
 from cogfit.models import ParamSpec, all_models
+from cogfit.models.spec import SD_PRIORS
 from cogfit.names import (
     LEVELS,
     LOG_LIK_SITE,
@@ -23,6 +29,7 @@ from cogfit.names import (
     site_names,
     variable_roles,
 )
+from cogfit.schema import subschema
 
 MODELS = all_models()
 PHI = np.vectorize(lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))))
@@ -83,7 +90,8 @@ def test_helper_shapes_and_non_centred_form(spec: ParamSpec) -> None:
     assert float(offset_fn.loc) == 0.0 and float(offset_fn.scale) == 1.0  # standard normal
     mu_fn, sd_fn = _base(tr[s["mu"]]["fn"]), _base(tr[s["sigma"]]["fn"])
     assert float(mu_fn.loc) == spec.mean_loc and float(mu_fn.scale) == spec.mean_scale
-    assert type(sd_fn).__name__ == "HalfNormal" and float(sd_fn.scale) == spec.sd_scale
+    sd_family = {"half_normal": "HalfNormal", "half_cauchy": "HalfCauchy"}[spec.sd_prior]
+    assert type(sd_fn).__name__ == sd_family and float(sd_fn.scale) == spec.sd_scale
     mu = np.asarray(tr[s["mu"]]["value"], float)
     sd = np.asarray(tr[s["sigma"]]["value"], float)
     z = np.asarray(tr[s["offset"]]["value"], float)
@@ -158,3 +166,31 @@ def test_standard_normal_offsets_empirically() -> None:
         ]
     )
     assert abs(z.mean()) < 0.05 and abs(z.std() - 1.0) < 0.05
+
+
+@pytest.mark.parametrize("sd_prior", sorted(SD_PRIORS))
+def test_group_sd_prior_density_and_median(sd_prior: str) -> None:
+    """The group sd's log density is the half-normal's or half-Cauchy's written out, and
+    the start point sits at its median (scale * Phi^-1(0.75), or the scale itself)."""
+    scale = 0.7
+    spec = ParamSpec("alpha", "probit", sd_scale=scale, sd_prior=sd_prior)
+    site = site_names("alpha")["sigma"]
+    tr = _trace(hierarchical_param, spec, 4, np.zeros(4, int), 2)
+    x = np.array([0.05, 0.7, 3.0, 40.0])
+    got = np.asarray(_base(tr[site]["fn"]).log_prob(x), float)
+    if sd_prior == "half_normal":
+        ref = np.log(2.0) - 0.5 * np.log(2 * np.pi * scale**2) - x**2 / (2 * scale**2)
+        median = scale * 0.6744897501960817
+    else:
+        ref = np.log(2.0 / (np.pi * scale * (1.0 + (x / scale) ** 2)))
+        median = scale
+    np.testing.assert_allclose(got, ref, rtol=1e-5)
+    model = MODELS["rw"].with_priors({"alpha": {"sd_scale": scale, "sd_prior": sd_prior}})
+    point = prior_median_point(model, 3, 2)
+    np.testing.assert_allclose(np.exp(np.asarray(point[site])), [median, median], rtol=1e-5)
+
+
+def test_sd_prior_names_are_the_schemas() -> None:
+    """One list of sd priors: the config schema's enum, the spec's and the distributions."""
+    path = ("datasets", "example", "priors", "alpha", "sd_prior")
+    assert subschema(path)["enum"] == list(SD_PRIORS) == list(SD_DISTRIBUTIONS)

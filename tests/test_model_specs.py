@@ -4,6 +4,7 @@ JAX, and each implementation takes its metadata from its spec."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,47 @@ def test_the_readme_table_is_written_from_the_specs() -> None:
 )
 def test_link_ranges(link: str, upper: float | None, text: str) -> None:
     assert link_range(link, upper) == text
+
+
+#: a parameter row of docs/models.md: names, models, "link, range", "(mean_loc,
+#: mean_scale, sd_scale)" and ", half-Cauchy sd" where the sd's prior is one
+_PRIOR_ROW = re.compile(
+    r"^\| (?P<names>`[^|]+`) \| [^|]+ \| (?P<link>\w+), (?P<range>\([^)]*\)) \| "
+    r"\((?P<prior>[^)]*)\)(?P<cauchy>, half-Cauchy sd)? \|",
+    re.M,
+)
+
+
+def _documented_priors() -> set[tuple]:
+    """(name, link, range, mean_loc, mean_scale, sd_scale, sd_prior) of every parameter
+    row of docs/models.md."""
+    text = (Path(__file__).resolve().parents[1] / "docs/models.md").read_text(encoding="utf-8")
+    rows = set()
+    for row in _PRIOR_ROW.finditer(text):
+        prior = tuple(float(x.replace("−", "-")) for x in row["prior"].split(","))
+        sd_prior = "half_cauchy" if row["cauchy"] else "half_normal"
+        for name in re.findall(r"`([^`]+)`", row["names"]):
+            rows.add((name, row["link"], row["range"], *prior, sd_prior))
+    return rows
+
+
+def test_the_equations_page_gives_every_parameters_link_and_prior() -> None:
+    """docs/models.md's parameter tables (written by hand) against the specs: every built-in
+    parameter's link, range and default prior is a row, and every row is some model's."""
+    documented = _documented_priors()
+    actual = {
+        (
+            p.name,
+            p.link,
+            link_range(p.link, p.upper),
+            p.mean_loc,
+            p.mean_scale,
+            p.sd_scale,
+            p.sd_prior,
+        )
+        for spec in SPECS.values()
+        for p in spec.params
+    }
+    assert len(documented) > 40
+    assert actual - documented == set(), "parameters docs/models.md does not give as specified"
+    assert documented - actual == set(), "rows of docs/models.md no model has"

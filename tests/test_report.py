@@ -360,7 +360,8 @@ def test_priors_are_the_recorded_specs(report: str) -> None:
     for spec in PRIORS:
         assert f"<td>{spec['name']}</td><td>{spec['description']}</td>" in section
         assert f"Normal({spec['mean_loc']:g}, {spec['mean_scale']:g})" in section
-        assert f"HalfNormal({spec['sd_scale']:g})" in section
+    # alpha as a fit from before sd_prior records it (none: half-normal)
+    assert "<td>HalfNormal(0.5)</td>" in section and "<td>HalfCauchy(0.25)</td>" in section
     assert "<td>softplus (upper 20)</td>" in section
 
 

@@ -3,7 +3,7 @@
 For each parameter::
 
     mu[g]     ~ Normal(mean_loc, mean_scale)       one per group
-    sigma[g]  ~ HalfNormal(sd_scale)               one per group
+    sigma[g]  ~ HalfNormal(sd_scale)               one per group (or HalfCauchy)
     offset[p] ~ Normal(0, 1)                       one per participant (standard normal)
     theta[p]  = link(mu[g(p)] + offset[p] * sigma[g(p)])
 
@@ -25,11 +25,14 @@ from cogfit.names import LOG_LIK_SITE, OBSERVED, site_names
 
 GROUP_PLATE = "group"
 PARTICIPANT_PLATE = "participant"
+#: the distribution of each of :data:`cogfit.models.spec.SD_PRIORS`
+SD_DISTRIBUTIONS = {"half_normal": dist.HalfNormal, "half_cauchy": dist.HalfCauchy}
 
 
 def _priors(spec: ParamSpec) -> tuple[dist.Distribution, dist.Distribution]:
     """The group-mean and group-sd priors of one parameter."""
-    return dist.Normal(spec.mean_loc, spec.mean_scale), dist.HalfNormal(spec.sd_scale)
+    sd_prior = SD_DISTRIBUTIONS[spec.sd_prior](spec.sd_scale)
+    return dist.Normal(spec.mean_loc, spec.mean_scale), sd_prior
 
 
 def prior_median_point(

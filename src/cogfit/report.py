@@ -37,6 +37,7 @@ from cogfit.contrasts import credible
 from cogfit.errors import CogfitError, ConfigError
 from cogfit.figure_files import FIT_FIGURES, FigureStyle
 from cogfit.io import write_text
+from cogfit.models.spec import SD_PRIORS
 from cogfit.schema import subschema
 from cogfit.settings import settings_from_section
 
@@ -767,12 +768,18 @@ def _priors(model: _Model) -> Table | None:
             "group mean μ (unconstrained)": (
                 f"Normal({_fmt(s.get('mean_loc'))}, {_fmt(s.get('mean_scale'))})"
             ),
-            "group sd σ": f"HalfNormal({_fmt(s.get('sd_scale'))})",
+            "group sd σ": f"{_sd_prior_name(s)}({_fmt(s.get('sd_scale'))})",
         }
         for s in specs
         if isinstance(s, dict)
     ]
     return _table(pd.DataFrame(rows)) if rows else None
+
+
+def _sd_prior_name(spec: Mapping[str, Any]) -> str:
+    """The group sd's prior as the report writes it (fits from before ``sd_prior``
+    existed had a half-normal)."""
+    return SD_PRIORS.get(str(spec.get("sd_prior", "half_normal")), "?")
 
 
 def _link_text(spec: Mapping[str, Any]) -> str:

@@ -14,18 +14,26 @@ from cogfit.models.spec import ColumnSpec, ModelSpec, ParamSpec
 
 #: hBayesDM's priors: Phi links for the rates, exp for the sensitivities (group means
 #: Normal(0, 1), spreads half-normal(0.2)); b and pi unbounded with Normal(0, 10) group
-#: means and Cauchy(0, 1) spreads, taken here as half-normal(1) (every spread is half-normal)
+#: means and half-Cauchy(0, 1) spreads
 XI = ParamSpec(
     "xi", "probit", sd_scale=0.2, description="irreducible noise: share of random choices (0-1)"
 )
 EP = ParamSpec("ep", "probit", sd_scale=0.2, description="learning rate (0-1)")
 RHO = ParamSpec("rho", "exp", sd_scale=0.2, description="outcome sensitivity (effective size, >0)")
-B = ParamSpec("b", "identity", mean_scale=10.0, sd_scale=1.0, description="go bias (real)")
+B = ParamSpec(
+    "b",
+    "identity",
+    mean_scale=10.0,
+    sd_scale=1.0,
+    sd_prior="half_cauchy",
+    description="go bias (real)",
+)
 PI = ParamSpec(
     "pi",
     "identity",
     mean_scale=10.0,
     sd_scale=1.0,
+    sd_prior="half_cauchy",
     description="Pavlovian bias: weight of the cue's value on going (real)",
 )
 RHO_REW = ParamSpec("rhoRew", "exp", sd_scale=0.2, description="reward sensitivity (>0)")

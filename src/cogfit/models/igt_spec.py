@@ -19,7 +19,7 @@ The equations are in :mod:`cogfit.models.igt`. Bounds and default priors follow 
 hierarchical versions: ``Phi`` links (``probit``, ``scaled_probit``) with the published
 bounds, group means ``Normal(0, 1)`` and sds ``HalfNormal(0.2)`` on the probit scale; the
 unbounded weights (epP, epN, betaF, betaP) are identity-linked with mean ``Normal(0, 1)``
-and a wider sd prior ``HalfNormal(1)`` (hBayesDM gives them a ``Cauchy(0, 1)`` sd).
+and a heavier-tailed sd prior ``HalfCauchy(1)``.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ COLUMNS = (
 # the hBayesDM convention: Phi links with the published bounds, mean ~ Normal(0, 1),
 # sd ~ HalfNormal(0.2) for bounded parameters
 _SD = 0.2
-#: sd prior of the unbounded weights (hBayesDM: a Cauchy(0, 1) sd)
-_WIDE_SD = 1.0
+#: the sd prior of the unbounded weights: half-Cauchy(0, 1), hBayesDM's
+_WIDE = {"sd_scale": 1.0, "sd_prior": "half_cauchy"}
 
 A_DELTA = ParamSpec(
     "A", "probit", sd_scale=_SD, description="learning rate of the delta rule (0-1)"
@@ -81,12 +81,8 @@ CONS = ParamSpec(
 LAMBDA = ParamSpec(
     "lambda", "scaled_probit", upper=10.0, sd_scale=_SD, description="loss aversion (0-10)"
 )
-EP_P = ParamSpec(
-    "epP", "identity", sd_scale=_WIDE_SD, description="perseverance impact of a net gain"
-)
-EP_N = ParamSpec(
-    "epN", "identity", sd_scale=_WIDE_SD, description="perseverance impact of a net loss"
-)
+EP_P = ParamSpec("epP", "identity", **_WIDE, description="perseverance impact of a net gain")
+EP_N = ParamSpec("epN", "identity", **_WIDE, description="perseverance impact of a net loss")
 K_VPP = ParamSpec(
     "K", "probit", sd_scale=_SD, description="perseverance decay: the trace kept per trial (0-1)"
 )
@@ -106,10 +102,8 @@ K_ORL = ParamSpec(
     sd_scale=_SD,
     description="perseverance decay (0-5): the trace shrinks by 3^K per trial",
 )
-BETA_F = ParamSpec(
-    "betaF", "identity", sd_scale=_WIDE_SD, description="weight of the expected win frequency"
-)
-BETA_P = ParamSpec("betaP", "identity", sd_scale=_WIDE_SD, description="weight of perseverance")
+BETA_F = ParamSpec("betaF", "identity", **_WIDE, description="weight of the expected win frequency")
+BETA_P = ParamSpec("betaP", "identity", **_WIDE, description="weight of perseverance")
 
 AHN_2008 = "Ahn, Busemeyer, Wagenmakers & Stout (2008), Cognitive Science 32:1376-1402"
 AHN_2014 = (

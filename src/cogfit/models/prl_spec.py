@@ -20,7 +20,7 @@ Every model's values start afresh at each block (hBayesDM's ``*_multipleB`` vari
 a dataset with a ``block`` column restarts them at each new block. Default priors follow
 hBayesDM: rates ``Phi(mu + sigma * z)``, ``beta = 10 * Phi(.)``, ``mu ~ Normal(0, 1)``,
 ``sigma ~ HalfNormal(0.2)``; the indecision point is unbounded (identity) with
-``mu ~ Normal(0, 1)`` and a wide ``sigma ~ HalfNormal(1)`` (hBayesDM: half-Cauchy(0, 1)).
+``mu ~ Normal(0, 1)`` and a heavier-tailed ``sigma ~ HalfCauchy(1)``.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ ALPHA = ParamSpec(
     mean_loc=0.0,
     mean_scale=1.0,
     sd_scale=1.0,
+    sd_prior="half_cauchy",
     description=(
         "indecision point: the value difference V(option 1) - V(option 2) at which both "
         "options are equally likely (> 0: a bias towards option 2)"

@@ -15,7 +15,10 @@ from cogfit.links import LINKS
 from cogfit.names import SEQUENCE_ORDER, SEQUENCE_SLOT
 
 #: the keys a dataset's ``priors`` may override per parameter
-PRIOR_KEYS = ("link", "upper", "mean_loc", "mean_scale", "sd_scale")
+PRIOR_KEYS = ("link", "upper", "mean_loc", "mean_scale", "sd_scale", "sd_prior")
+#: the priors a group sd may take (its scale: ``sd_scale``), by config name -> the name the
+#: report writes; hBayesDM gives some unbounded parameters a half-Cauchy sd
+SD_PRIORS = {"half_normal": "HalfNormal", "half_cauchy": "HalfCauchy"}
 #: what a trial column holds: an option index (0-based once cleaned), a 0/1 response, a
 #: real number, or an integer code (a cue, a stimulus pair)
 COLUMN_KINDS = ("option", "binary", "real", "code")
@@ -87,7 +90,8 @@ class ParamSpec:
     """One behavioural parameter: its link and the default hierarchical prior.
 
     The prior is on the unconstrained scale: ``mu ~ Normal(mean_loc, mean_scale)``,
-    ``sigma ~ HalfNormal(sd_scale)``; ``theta = link(mu + offset * sigma)``.
+    ``sigma ~ HalfNormal(sd_scale)`` (or ``HalfCauchy(sd_scale)``: ``sd_prior``, a key of
+    :data:`SD_PRIORS`); ``theta = link(mu + offset * sigma)``.
     """
 
     name: str
@@ -97,12 +101,18 @@ class ParamSpec:
     mean_scale: float = 1.0
     sd_scale: float = 0.5
     description: str = ""
+    sd_prior: str = "half_normal"
 
     def __post_init__(self) -> None:
         if self.link not in LINKS:
             raise ConfigError(f"parameter {self.name!r}: unknown link {self.link!r}")
         if self.mean_scale <= 0 or self.sd_scale <= 0:
             raise ConfigError(f"parameter {self.name!r}: prior scales must be positive")
+        if self.sd_prior not in SD_PRIORS:
+            raise ConfigError(
+                f"parameter {self.name!r}: unknown sd_prior {self.sd_prior!r}; expected one "
+                f"of {list(SD_PRIORS)}"
+            )
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> ParamSpec:
         """A copy with config overrides (the keys of :data:`PRIOR_KEYS`)."""
