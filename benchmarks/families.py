@@ -27,8 +27,9 @@ parameter points from Stan (``log_prob`` without the Jacobian, PyStan) and from 
 must differ between points by the same amounts; otherwise the script stops with exit
 status 2 and says by how much. ``--check-only`` runs only that.
 
-Writes benchmarks/results/families.{parquet,md}, replacing the rows of the (family, size)
-pairs it ran and keeping the others. Per row: build (compile) and sampling time, min bulk
+Writes benchmarks/results/families.{parquet,md} (``--results``: another stem, as the GPU
+check's ``families_gpu``), replacing the rows of the (family, size) pairs it ran and
+keeping the others. Per row: build (compile) and sampling time, min bulk
 ESS, ESS/s without and with compile time, gradient time per trial, peak RSS, the ratio
 cogfit / Stan of ESS/s (compile included; ``cogfit_x_*``) and, on Stan's rows, the
 largest difference between the two methods' posterior means of a group-level parameter
@@ -287,6 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="+", default=["cogfit", "stan"], choices=["cogfit", "stan"])
     bench.add_run_arguments(p, repeat_max_trials=5000)
     p.add_argument("--check-only", action="store_true", help="only the log-density self-check")
+    p.add_argument(
+        "--results",
+        default="families",
+        help="stem of the result files in benchmarks/results/ (another device's run: "
+        "families_gpu, so its rows do not replace this machine's)",
+    )
     p.add_argument("--worker", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)
     p.add_argument("--family", help=argparse.SUPPRESS)
     p.add_argument("--check", help=argparse.SUPPRESS)
@@ -355,16 +362,16 @@ def main(argv: list[str] | None = None) -> int:
     table = add_comparisons(pd.DataFrame(rows))
     table["date"] = time.strftime("%Y-%m-%d")
     table["run"] = time.strftime("%Y-%m-%dT%H:%M")
-    print(write_results(table, checks))
+    print(write_results(table, checks, args.results))
     return 0
 
 
-def write_results(table, checks: list[dict]) -> str:  # noqa: ANN001
-    """Merge ``table`` into benchmarks/results/families.parquet, write families.md (with
-    the self-check's ``checks``); the md table."""
+def write_results(table, checks: list[dict], stem: str = "families") -> str:  # noqa: ANN001
+    """Merge ``table`` into benchmarks/results/<stem>.parquet, write <stem>.md (with the
+    self-check's ``checks``); the md table."""
     RESULTS.mkdir(exist_ok=True)
-    table = bench.merge_previous(table, RESULTS / "families.parquet", KEYS)
-    table.to_parquet(RESULTS / "families.parquet", index=False)
+    table = bench.merge_previous(table, RESULTS / f"{stem}.parquet", KEYS)
+    table.to_parquet(RESULTS / f"{stem}.parquet", index=False)
     cols = [
         "family",
         "participants",
@@ -380,6 +387,7 @@ def write_results(table, checks: list[dict]) -> str:  # noqa: ANN001
         "cogfit_x_grad_ns_per_trial",
         "max_mean_diff_sd",
         "peak_rss_mb",
+        "device",
         "runs",
         "ess_per_s_total_min",
         "ess_per_s_total_max",
@@ -392,7 +400,7 @@ def write_results(table, checks: list[dict]) -> str:  # noqa: ANN001
         f"agree within {c['max_error']:.1e}\n"
         for c in checks
     )
-    (RESULTS / "families.md").write_text(
+    (RESULTS / f"{stem}.md").write_text(
         "cogfit vs Stan on igt_orl and gng_m4 (benchmarks/families.py). cogfit_x_*: how "
         "many times cogfit beats the row's method (cogfit rows: 1); max_mean_diff_sd: the "
         "largest difference of a group-level posterior mean from cogfit's, in posterior "
