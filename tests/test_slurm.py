@@ -145,7 +145,8 @@ def scontrol_job(env: dict[str, str], jobid: str) -> str:
 
 def run_on_slurm(work: Path, env: dict[str, str], *targets: str) -> subprocess.Popen:
     return subprocess.Popen(
-        ["python", "-m", "snakemake", *SLURM_ARGS, *targets],
+        # targets first: --set-resources would take them as more of its values
+        ["python", "-m", "snakemake", *targets, *SLURM_ARGS],
         cwd=work,
         env=env,
         stdout=subprocess.PIPE,
@@ -216,7 +217,8 @@ def test_slurm_artifacts_match_a_local_run(slurm_run, pipeline: Path) -> None:  
 def test_cancelled_fit_is_retried_to_completion(slurm, tmp_path: Path) -> None:  # noqa: ANN001
     work = make_workdir(tmp_path, sampler=SAMPLER)
     before = set(squeue(slurm)["jobid"])
-    proc = run_on_slurm(work, slurm)
+    # the fits only: the stages after them are slurm_run's
+    proc = run_on_slurm(work, slurm, *(f"results/example/{m}/posterior.nc" for m in MODELS))
     cancelled = None
     deadline = time.time() + 300
     while cancelled is None and time.time() < deadline and proc.poll() is None:
@@ -227,7 +229,9 @@ def test_cancelled_fit_is_retried_to_completion(slurm, tmp_path: Path) -> None: 
             cancelled = running["jobid"].iloc[0]
             subprocess.run(["scancel", cancelled], env=slurm, check=True)
         time.sleep(0.5)
-    assert cancelled is not None, "no fit job was seen running"
+    if cancelled is None:
+        proc.kill()
+        pytest.fail(f"no fit job was seen running; the run's log:\n{proc.communicate()[0]}")
     log = finish(proc)
     jobs = submitted_jobs(work, slurm, before)
     fits = jobs[jobs["rule"] == "fit"]
