@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def write_results(table, checks: list[dict], stem: str = "families") -> str:  # noqa: ANN001
+def write_results(table, checks: list[dict], stem: str) -> str:  # noqa: ANN001
     """Merge ``table`` into benchmarks/results/<stem>.parquet, write <stem>.md (with the
     self-check's ``checks``); the md table."""
     RESULTS.mkdir(exist_ok=True)

@@ -37,7 +37,7 @@ from cogfit.contrasts import credible
 from cogfit.errors import CogfitError, ConfigError
 from cogfit.figure_files import FIT_FIGURES, FigureStyle
 from cogfit.io import write_text
-from cogfit.models.spec import SD_PRIORS
+from cogfit.models.spec import DEFAULT_SD_PRIOR, SD_PRIORS
 from cogfit.schema import subschema
 from cogfit.settings import settings_from_section
 
@@ -777,9 +777,9 @@ def _priors(model: _Model) -> Table | None:
 
 
 def _sd_prior_name(spec: Mapping[str, Any]) -> str:
-    """The group sd's prior as the report writes it (fits from before ``sd_prior``
-    existed had a half-normal)."""
-    return SD_PRIORS.get(str(spec.get("sd_prior", "half_normal")), "?")
+    """The group sd's prior as the report writes it (a fit recorded before ``sd_prior``
+    existed had the default)."""
+    return SD_PRIORS.get(str(spec.get("sd_prior", DEFAULT_SD_PRIOR)), "?")
 
 
 def _link_text(spec: Mapping[str, Any]) -> str:

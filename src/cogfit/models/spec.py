@@ -19,6 +19,9 @@ PRIOR_KEYS = ("link", "upper", "mean_loc", "mean_scale", "sd_scale", "sd_prior")
 #: the priors a group sd may take (its scale: ``sd_scale``), by config name -> the name the
 #: report writes; hBayesDM gives some unbounded parameters a half-Cauchy sd
 SD_PRIORS = {"half_normal": "HalfNormal", "half_cauchy": "HalfCauchy"}
+#: a parameter's sd prior unless its spec or the config says otherwise (and that of fits
+#: recorded before ``sd_prior`` existed)
+DEFAULT_SD_PRIOR = "half_normal"
 #: what a trial column holds: an option index (0-based once cleaned), a 0/1 response, a
 #: real number, or an integer code (a cue, a stimulus pair)
 COLUMN_KINDS = ("option", "binary", "real", "code")
@@ -101,7 +104,7 @@ class ParamSpec:
     mean_scale: float = 1.0
     sd_scale: float = 0.5
     description: str = ""
-    sd_prior: str = "half_normal"
+    sd_prior: str = DEFAULT_SD_PRIOR
 
     def __post_init__(self) -> None:
         if self.link not in LINKS:
